@@ -1,0 +1,106 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { compress } from 'hono/compress';
+import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import { auditRoutes } from '../audit/routes.ts';
+import { authRoutes } from '../auth/routes.ts';
+import { isConnectionError } from '../db/client.ts';
+import { NotFoundError } from '../errors.ts';
+import { roleRoutes } from '../users/roles-routes.ts';
+import { userRoutes } from '../users/routes.ts';
+import { translator } from './i18n/index.ts';
+import { requestContext } from './middleware/request.ts';
+import { loadSession, requireSignIn } from './middleware/session.ts';
+import { createViews, render } from './render.ts';
+import { serveAsset } from './static.ts';
+import type { AppDeps, AppEnv } from './types.ts';
+
+/** Builds the web application. Middleware order matters and is commented where it does. */
+export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {}) {
+  const views = createViews({ watch: options.watchViews });
+  const app = new Hono<AppEnv>();
+
+  app.use(requestContext(deps, views));
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      referrerPolicy: 'same-origin',
+      strictTransportSecurity: false,
+    }),
+  );
+  app.use(compress());
+
+  // Static files and the health check need neither a session nor the database.
+  app.get('/static/*', serveAsset);
+  app.get('/favicon.ico', (c) => c.redirect('/static/img/favicon.svg', 301));
+  app.get('/healthz', async (c) => {
+    const ok = await deps.database.ping(2000);
+    return c.json({ status: ok ? 'ok' : 'error', db: ok ? 'ok' : 'down' }, ok ? 200 : 503);
+  });
+
+  // Unsafe methods: same origin only (Origin / Sec-Fetch-Site), bounded body.
+  app.use(csrf());
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.BODY_LIMIT_KB * 1024,
+      onError: (c) => {
+        throw new HTTPException(413, { res: c.text('Payload too large', 413) });
+      },
+    }),
+  );
+
+  app.use(loadSession());
+  app.use(requireSignIn());
+
+  app.get('/', (c) => render(c, 'home.njk', { database: { kind: deps.database.kind, dir: deps.config.DATA_DIR } }));
+  app.route('/', authRoutes);
+  app.route('/users', userRoutes);
+  app.route('/roles', roleRoutes);
+  app.route('/audit', auditRoutes);
+
+  app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
+
+  app.onError((error, c) => {
+    if (error instanceof NotFoundError) return errorPage(c, 404, 'error.404.title', 'error.404.text');
+    if (error instanceof HTTPException) {
+      if (error.status === 403) return errorPage(c, 403, 'error.403.title', 'error.csrf.text');
+      if (error.status === 413) return errorPage(c, 413, 'error.413.title', 'error.413.text');
+      return error.getResponse();
+    }
+    if (isConnectionError(error)) {
+      c.get('log')?.warn({ err: error }, 'database unavailable');
+      c.header('Retry-After', '5');
+      return errorPage(c, 503, 'error.503.title', 'error.503.text');
+    }
+    c.get('log')?.error({ err: error }, 'unhandled error');
+    return errorPage(c, 500, 'error.500.title', 'error.500.text');
+  });
+
+  return app;
+}
+
+/** Error pages render without the database, in the request's language (or the default one). */
+function errorPage(c: Parameters<typeof render>[0], code: number, title: string, text: string): Response {
+  if (!c.get('locale')) {
+    c.set('locale', c.get('deps').config.DEFAULT_LOCALE);
+    c.set('t', translator(c.get('locale')));
+  }
+  try {
+    return render(c, 'errors/error.njk', { code, title, text }, code);
+  } catch {
+    return c.text(`Error ${code}`, code as 500);
+  }
+}

@@ -1,0 +1,53 @@
+import { cs } from './cs.ts';
+import { en } from './en.ts';
+
+export const LOCALES = ['cs', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+export type MessageKey = keyof typeof cs;
+export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
+
+const catalogues: Record<Locale, Record<string, string>> = { cs, en };
+
+export function isLocale(value: unknown): value is Locale {
+  return value === 'cs' || value === 'en';
+}
+
+/** A translator for one locale. An unknown key (a bug) shows the key itself rather than failing the page. */
+export function translator(locale: Locale): Translate {
+  const catalogue = catalogues[locale];
+  return (key, params) => {
+    const text = catalogue[key] ?? key;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  };
+}
+
+/** Picks cs or en from an Accept-Language header by quality; Slovak readers get Czech. */
+export function negotiateLocale(header: string | undefined, fallback: Locale): Locale {
+  if (!header) return fallback;
+  let best: { locale: Locale; q: number } | null = null;
+  for (const part of header.split(',').slice(0, 20)) {
+    const [tag = '', ...params] = part.trim().toLowerCase().split(';');
+    const qParam = params.find((p) => p.trim().startsWith('q='));
+    const q = qParam ? Number(qParam.trim().slice(2)) : 1;
+    if (!Number.isFinite(q) || q <= 0) continue;
+    const primary = tag.split('-')[0];
+    const locale: Locale | null = primary === 'cs' || primary === 'sk' ? 'cs' : primary === 'en' ? 'en' : null;
+    if (locale && (!best || q > best.q)) best = { locale, q };
+  }
+  return best?.locale ?? fallback;
+}
+
+/** Date and number formatting in the user's language and the configured time zone. */
+export function formatters(locale: Locale, timeZone: string) {
+  const tag = locale === 'cs' ? 'cs-CZ' : 'en-GB';
+  const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  const date = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeZone });
+  const number = new Intl.NumberFormat(tag);
+  const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+  return {
+    dateTime: (v: unknown) => (v == null ? '' : dateTime.format(toDate(v))),
+    date: (v: unknown) => (v == null ? '' : date.format(toDate(v))),
+    number: (v: unknown) => (v == null ? '' : number.format(Number(v))),
+  };
+}

@@ -1,0 +1,110 @@
+import path from 'node:path';
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import nunjucks from 'nunjucks';
+import type { Permission } from '../auth/permissions.ts';
+import { formatters } from './i18n/index.ts';
+import { assetUrl } from './static.ts';
+import type { AppEnv, Flash } from './types.ts';
+
+export const VIEWS_DIR = path.resolve(import.meta.dirname, '../../views');
+
+/** Our own views only (autoescape on). User-written templates never go through Nunjucks. */
+export function createViews(options: { watch?: boolean } = {}): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR, { noCache: options.watch ?? false }), {
+    autoescape: true,
+    throwOnUndefined: false,
+  });
+  return env;
+}
+
+/** True for an htmx request that wants only a fragment (a boosted navigation wants the whole page). */
+export function isPartial(c: Context<AppEnv>): boolean {
+  return c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
+}
+
+const NAV: { href: string; key: string; permission?: Permission }[] = [
+  { href: '/', key: 'nav.home' },
+  { href: '/users', key: 'nav.users', permission: 'users.manage' },
+  { href: '/roles', key: 'nav.roles', permission: 'users.manage' },
+  { href: '/audit', key: 'nav.audit', permission: 'audit.view' },
+];
+
+/** Renders a view with the common context (user, t, formatting, navigation, flash). */
+export function render(c: Context<AppEnv>, template: string, data: Record<string, unknown> = {}, status = 200): Response {
+  const user = c.get('user') ?? null;
+  const locale = c.get('locale');
+  const can = (p: Permission) => user?.permissions.has(p) ?? false;
+  const fmt = formatters(locale, c.get('deps').config.TIMEZONE);
+  const currentPath = c.req.path;
+  const html = c.get('views').render(template, {
+    t: c.get('t'),
+    locale,
+    user,
+    can,
+    fmt,
+    asset: assetUrl,
+    requestId: c.get('requestId'),
+    flash: c.get('flash'),
+    path: currentPath,
+    pathWithQuery: currentPath + (new URL(c.req.url).search || ''),
+    nav: NAV.filter((n) => !n.permission || can(n.permission)).map((n) => ({
+      ...n,
+      current: n.href === '/' ? currentPath === '/' : currentPath.startsWith(n.href),
+    })),
+    roleLabel: (role: { key: string | null; name: string | null } | null) =>
+      role ? (role.name ?? (role.key ? c.get('t')(`role.${role.key}`) : '')) : '',
+    ...data,
+  });
+  c.header('Vary', 'HX-Request');
+  c.header('Cache-Control', 'no-store');
+  return c.html(html, status as 200);
+}
+
+const FLASH_COOKIE = 'posel_flash';
+
+/** Queues a message for the next page the browser shows (set before a 303). */
+export function flash(c: Context<AppEnv>, type: Flash['type'], key: string, params?: Flash['params']): void {
+  setCookie(c, FLASH_COOKIE, encodeURIComponent(JSON.stringify({ type, key, params })), {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: isHttps(c),
+    maxAge: 60,
+  });
+}
+
+/** Reads and clears the queued flash message. Only i18n keys travel in it, never markup. */
+export function takeFlash(c: Context<AppEnv>): Flash | null {
+  const raw = getCookie(c, FLASH_COOKIE);
+  if (!raw) return null;
+  deleteCookie(c, FLASH_COOKIE, { path: '/' });
+  try {
+    const value = JSON.parse(decodeURIComponent(raw)) as Flash;
+    if (typeof value.key !== 'string' || !['success', 'error', 'info'].includes(value.type)) return null;
+    return { type: value.type, key: value.key, params: typeof value.params === 'object' ? value.params : undefined };
+  } catch {
+    return null;
+  }
+}
+
+/** 303 to `location`; for htmx requests an HX-Location so only the body is swapped. */
+export function redirect(c: Context<AppEnv>, location: string): Response {
+  if (c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true') {
+    c.header('HX-Location', location);
+    return c.body(null, 200);
+  }
+  return c.redirect(location, 303);
+}
+
+export function isHttps(c: Context<AppEnv>): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  return c.get('deps').config.TRUST_PROXY && c.req.header('X-Forwarded-Proto') === 'https';
+}
+
+/** Only same-site relative paths are followed after sign-in (no open redirect). */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (/[\u0000-\u001f]/.test(value)) return '/';
+  return value.slice(0, 2000);
+}

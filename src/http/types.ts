@@ -1,0 +1,34 @@
+import type nunjucks from 'nunjucks';
+import type { Logger } from 'pino';
+import type { SessionUser } from '../auth/session.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Locale, Translate } from './i18n/index.ts';
+
+/** What the app is built from (src/main.ts wires the real ones; tests wire their own). */
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  logger: Logger;
+}
+
+export interface Flash {
+  type: 'success' | 'error' | 'info';
+  key: string;
+  params?: Record<string, string | number>;
+}
+
+export type AppEnv = {
+  Variables: {
+    deps: AppDeps;
+    views: nunjucks.Environment;
+    requestId: string;
+    log: Logger;
+    ip: string | null;
+    user: SessionUser | null;
+    sessionId: string | null;
+    locale: Locale;
+    t: Translate;
+    flash: Flash | null;
+  };
+};

@@ -1,0 +1,82 @@
+/**
+ * Composition root: config → database (+ migrations) → app → listen; owns graceful shutdown.
+ */
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { sweepSessions } from './auth/session.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DataDirBusyError } from './db/lock.ts';
+import { openDatabase } from './db/open.ts';
+import { createApp } from './http/app.ts';
+import { sessionPolicy } from './http/middleware/session.ts';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.LOG_LEVEL });
+
+  let opened;
+  try {
+    opened = await openDatabase(config);
+  } catch (error) {
+    if (error instanceof DataDirBusyError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    console.error(`Cannot open the database: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const { database, release } = opened;
+
+  const app = createApp({ config, database, logger }, { watchViews: process.env.NODE_ENV === 'development' });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  server.on('error', async (error: NodeJS.ErrnoException) => {
+    console.error(
+      error.code === 'EADDRINUSE'
+        ? `Port ${config.PORT} on ${config.HOST} is already in use. Stop the other program or set PORT.`
+        : `Cannot listen on ${config.HOST}:${config.PORT}: ${error.message}`,
+    );
+    await database.close().catch(() => {});
+    release();
+    process.exit(1);
+  });
+  server.on('listening', () => {
+    const host = config.HOST === '0.0.0.0' || config.HOST === '127.0.0.1' ? 'localhost' : config.HOST;
+    logger.info(
+      { db: database.kind, dataDir: config.DATA_DIR, startupMs: Math.round(performance.now()) },
+      `Posel is running at http://${host}:${config.PORT}`,
+    );
+  });
+
+  const sweeper = setInterval(() => {
+    sweepSessions(database.db, sessionPolicy(config)).catch((err) => logger.warn({ err }, 'session sweep failed'));
+  }, 15 * 60_000);
+  sweeper.unref();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    clearInterval(sweeper);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await database.close().catch((err) => logger.warn({ err }, 'database close failed'));
+    release();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+await main();
