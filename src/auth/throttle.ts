@@ -8,7 +8,9 @@ const MAX_DELAY_S = 15 * 60;
 
 /** The key an attempt is counted under: the e-mail as typed, trimmed and lower-cased (known or not). */
 export function throttleKey(email: string): string {
-  return email.trim().toLowerCase().slice(0, 320);
+  // Control characters (NUL cannot even be stored in Postgres text) are dropped from the key.
+  // eslint-disable-next-line no-control-regex
+  return email.replace(/[\u0000-\u001f\u007f]/g, '').trim().toLowerCase().slice(0, 320);
 }
 
 /** Seconds until this key may try again; 0 when it may try now. */

@@ -1,0 +1,184 @@
+/**
+ * End-to-end: the foundation in real Chromium, once with JavaScript (htmx, hx-boost) and once without.
+ * First-run setup, sign-out, a wrong and a right sign-in, language switch, one permission toggled in the
+ * role matrix (and found in the action log), sign-out. The steps run in order and depend on each other.
+ * Along the way no console error (CSP violations show up as such) and no failed or foreign request may occur.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN, createTestApp } from '../test-support/harness.ts';
+
+const SCREENSHOTS = path.resolve('.test-results/screenshots');
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe.each([true, false])('foundation in the browser, JavaScript %s', (js) => {
+  const mode = js ? 'js' : 'nojs';
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  let server: ServerType;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let base: string;
+  /** Problems seen since the last check: console errors, page errors, failed or foreign requests. */
+  let problems: string[] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    context = await browser.newContext({ javaScriptEnabled: js, locale: 'cs-CZ' });
+    page = await context.newPage();
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
+    });
+    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+    page.on('request', (req) => {
+      if (!req.url().startsWith(`${base}/`) && !req.url().startsWith('data:')) problems.push(`foreign request: ${req.url()}`);
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await t?.close();
+  });
+
+  /** Asserts nothing went wrong since the last check; `expected` lists problems this step causes on purpose. */
+  const expectNoProblems = (expected: RegExp[] = []) => {
+    const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
+    problems = [];
+    expect(unexpected).toEqual([]);
+  };
+  const shot = (step: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${mode}-${step}.png`), fullPage: true });
+  const pathname = () => new URL(page.url()).pathname;
+  /** Clicks and waits until the page (full load or htmx-boosted swap) has arrived at `target`. */
+  const clickTo = async (selector: string, target: string) => {
+    await Promise.all([page.waitForURL((url) => url.pathname === target), page.click(selector)]);
+  };
+  const text = (selector: string) => page.locator(selector).innerText();
+
+  it('1. first run: / leads to /setup, which creates the admin and signs them in', async () => {
+    await page.goto(`${base}/`);
+    expect(pathname()).toBe('/setup');
+    expect(await page.getAttribute('html', 'lang')).toBe('cs');
+    await expect(text('h1')).resolves.toBe('První spuštění');
+    if (js) await page.waitForFunction(() => document.documentElement.classList.contains('js') && 'htmx' in window);
+    await shot('1-setup');
+
+    await page.fill('#f-name', ADMIN.name);
+    await page.fill('#f-email', ADMIN.email);
+    await page.fill('#f-password', ADMIN.password);
+    await page.fill('#f-password2', ADMIN.password);
+    await clickTo('form[action="/setup"] button[type=submit]', '/');
+    await page.locator('h1', { hasText: `Dobrý den, ${ADMIN.name}.` }).waitFor();
+    await expect(text('header .me')).resolves.toBe(ADMIN.name);
+    await shot('1-home');
+    expectNoProblems();
+  });
+
+  it('2. sign-out in the header leads to /login', async () => {
+    await clickTo('header form[action="/logout"] button', '/login');
+    await page.getByText('Byli jste odhlášeni.').waitFor();
+    expect(await page.locator('header .me').count()).toBe(0);
+    await shot('2-signed-out');
+    expectNoProblems();
+  });
+
+  it('3. a wrong password keeps the login page with an error and the e-mail filled in', async () => {
+    await page.fill('#f-email', ADMIN.email);
+    await page.fill('#f-password', 'tohle není moje heslo');
+    await page.click('form[action="/login"] button[type=submit]');
+    await page.locator('[role=alert]', { hasText: 'Nesprávný e-mail nebo heslo.' }).waitFor();
+    expect(pathname()).toBe('/login');
+    expect(await page.inputValue('#f-email')).toBe(ADMIN.email);
+    expect(await page.inputValue('#f-password')).toBe('');
+    await shot('3-wrong-password');
+    // The 401 answer itself is reported by Chromium as a failed resource load; nothing else may be.
+    expectNoProblems([/^console: Failed to load resource: the server responded with a status of 401/]);
+  });
+
+  it('4. the right password signs in and goes home', async () => {
+    await page.fill('#f-password', ADMIN.password);
+    await clickTo('form[action="/login"] button[type=submit]', '/');
+    await page.locator('h1', { hasText: `Dobrý den, ${ADMIN.name}.` }).waitFor();
+    await expect(text('header .me')).resolves.toBe(ADMIN.name);
+    expectNoProblems();
+  });
+
+  it('5. the EN button switches the interface to English', async () => {
+    await page.click('button[name=locale][value=en]');
+    await page.locator('header nav a', { hasText: 'Overview' }).waitFor();
+    expect(pathname()).toBe('/');
+    await expect(text('h1')).resolves.toBe(`Hello, ${ADMIN.name}.`);
+    expect(await page.locator('button[name=locale][value=en]').isDisabled()).toBe(true);
+    await expect(text('header form[action="/logout"] button')).resolves.toBe('Sign out');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    expect(await page.title()).toMatch(/^Overview · Posel$/);
+    await shot('5-english');
+    expectNoProblems();
+  });
+
+  it('6. granting Viewer "messages.send" in the role matrix persists and is logged', async () => {
+    await clickTo('header nav a[href="/roles"]', '/roles');
+    await page.locator('h1', { hasText: 'Roles & permissions' }).waitFor();
+    const href = await page.locator('table.matrix thead a', { hasText: /^Viewer$/ }).getAttribute('href');
+    const roleId = /^\/roles\/(\d+)$/.exec(href ?? '')?.[1];
+    expect(roleId).toBeDefined();
+    const box = `input[type=checkbox][value="${roleId}:messages.send"]`;
+    expect(await page.isChecked(box)).toBe(false);
+
+    if (js) {
+      expect(await page.locator('.nojs-only button').isVisible()).toBe(false);
+      await page.check(box);
+      await page.locator('#matrix-status', { hasText: 'Role Viewer: granted “Send messages”.' }).waitFor();
+      expect(await page.isChecked(box)).toBe(true); // the swapped-in cell
+      await shot('6-toggled');
+    } else {
+      await page.check(box);
+      await clickTo('.nojs-only button', '/roles');
+      await page.locator('.flash', { hasText: 'Permissions saved.' }).waitFor();
+      await shot('6-saved');
+    }
+
+    await page.goto(`${base}/roles`);
+    expect(await page.isChecked(box)).toBe(true);
+    // Nothing else in the viewer's column changed.
+    expect(await page.isChecked(`input[type=checkbox][value="${roleId}:messages.resend"]`)).toBe(false);
+
+    await page.goto(`${base}/audit`);
+    const row = page.locator('table.audit tbody tr', { hasText: 'Permission granted' });
+    await expect(row.count()).resolves.toBe(1);
+    await expect(row.innerText()).resolves.toContain('messages.send');
+    await expect(row.locator('td').nth(1).innerText()).resolves.toBe(ADMIN.name);
+    await shot('6-audit');
+    expectNoProblems();
+  });
+
+  it('7. signing out again ends the session', async () => {
+    await clickTo('header form[action="/logout"] button', '/login');
+    await page.getByText('You have been signed out.').waitFor();
+    await page.goto(`${base}/roles`);
+    expect(pathname()).toBe('/login');
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/roles');
+    await shot('7-signed-out');
+    expectNoProblems();
+  });
+});

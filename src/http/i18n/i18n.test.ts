@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { cs } from './cs.ts';
+import { en } from './en.ts';
+import { formatters, negotiateLocale, translator } from './index.ts';
+
+describe('i18n', () => {
+  it('has the same keys in both languages, none empty', () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(cs).sort());
+    for (const [k, v] of Object.entries(en)) expect(v.length, k).toBeGreaterThan(0);
+  });
+
+  it('fills parameters', () => {
+    expect(translator('en')('login.throttled', { seconds: 8 })).toBe('Too many failed attempts. Try again in 8 s.');
+  });
+
+  it('picks the language from Accept-Language by quality', () => {
+    expect(negotiateLocale('en-GB,en;q=0.9,cs;q=0.8', 'cs')).toBe('en');
+    expect(negotiateLocale('de-DE,cs;q=0.5,en;q=0.4', 'en')).toBe('cs');
+    expect(negotiateLocale('de-DE', 'cs')).toBe('cs');
+    expect(negotiateLocale('en;q=abc, *', 'cs')).toBe('cs');
+    expect(negotiateLocale(undefined, 'en')).toBe('en');
+  });
+
+  it('writes Czech dates and numbers the Czech way', () => {
+    const f = formatters('cs', 'Europe/Prague');
+    expect(f.number(1234567.5)).toBe('1\u00a0234\u00a0567,5');
+    expect(f.dateTime(new Date('2026-11-22T18:05:00Z'))).toBe('22. 11. 2026 19:05');
+    expect(formatters('en', 'Europe/Prague').number(1234567.5)).toBe('1,234,567.5');
+  });
+});
