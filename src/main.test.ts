@@ -77,3 +77,44 @@ describe('the server process', () => {
     expect(run.output().trim()).toBe('Invalid configuration: PORT="abc": expected a whole number');
   }, 30_000);
 });
+
+describe('npm run audit:verify', () => {
+  it('reports an intact chain, then names the first row someone changed', async () => {
+    const { loadConfig } = await import('./config.ts');
+    const { openDatabase } = await import('./db/open.ts');
+    const { recordAudit } = await import('./audit/queries.ts');
+    const { sql } = await import('drizzle-orm');
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'posel-verify-'));
+    const config = loadConfig({ DATA_DIR: dataDir });
+    const actor = { actorId: null, actorName: 'test', ip: null, requestId: null };
+
+    let { database, release } = await openDatabase(config);
+    for (let i = 0; i < 5; i++) await recordAudit(database.db, actor, { action: 'test.event', summary: `row ${i}` });
+    await database.close();
+    release();
+
+    const runVerify = async () => {
+      const { TEST_DATABASE_URL: _a, DATABASE_URL: _b, ...base } = process.env;
+      const child = spawn(TSX, ['src/audit/verify-cli.ts'], { env: { ...base, DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      return { code, out };
+    };
+
+    const intact = await runVerify();
+    expect(intact.out).toContain('Audit chain intact: 5 rows checked.');
+    expect(intact.code).toBe(0);
+
+    ({ database, release } = await openDatabase(config));
+    await database.db.execute(sql`alter table audit_log disable trigger audit_log_no_update_delete`);
+    await database.db.execute(sql`update audit_log set summary = 'forged' where id = 3`);
+    await database.close();
+    release();
+
+    const broken = await runVerify();
+    expect(broken.code).toBe(1);
+    expect(broken.out).toContain('Audit chain BROKEN at row 3');
+  }, 60_000);
+});

@@ -142,3 +142,15 @@ describe('health', () => {
     expect(await res.json()).toEqual({ status: 'ok', db: 'ok' });
   });
 });
+
+describe('unexpected failures', () => {
+  it('shows a friendly 500 page with the request number', async () => {
+    const broken = await createTestApp();
+    await broken.database.close(); // every query now fails with an error that is not a lost connection
+    const res = await broken.client().get('/login');
+    expect(res.status).toBe(500);
+    const html = await res.text();
+    expect(html).toContain('Něco se pokazilo');
+    expect(html).toContain(res.headers.get('x-request-id')!);
+  });
+});
