@@ -43,7 +43,8 @@ export async function login(db: Db, input: { email: string; password: string }, 
 
   if (!ok) {
     const delay = await recordLoginFailure(db, key);
-    await recordAudit(db, { ...meta, actorId: user?.id ?? null, actorName: user?.name ?? null }, {
+    // Nobody is signed in: the attempt has no actor; the account it aimed at is the object.
+    await recordAudit(db, meta, {
       action: 'auth.login_failed',
       objectType: 'user',
       objectId: user?.id,
@@ -126,6 +127,7 @@ export async function setOwnLocale(db: Db, userId: number, locale: string, actor
       action: 'user.locale_changed',
       objectType: 'user',
       objectId: userId,
+      summary: `${before?.locale ?? '?'} → ${locale}`,
       before: { locale: before?.locale },
       after: { locale },
     });

@@ -179,6 +179,7 @@ export const cs = {
   'audit.verify_ok': 'Řetězec je neporušený: ověřeno {count} záznamů.',
   'audit.verify_broken': 'Řetězec je porušen u záznamu č. {id}: {reason}',
   'audit.newest': 'Nejnovější',
+  'audit.anonymous': 'nepřihlášený',
   'audit.system': 'systém',
   'result.ok': 'OK',
   'result.denied': 'zamítnuto',

@@ -181,6 +181,7 @@ export const en: Record<keyof typeof cs, string> = {
   'audit.verify_ok': 'The chain is intact: {count} entries checked.',
   'audit.verify_broken': 'The chain is broken at entry {id}: {reason}',
   'audit.newest': 'Newest',
+  'audit.anonymous': 'not signed in',
   'audit.system': 'system',
   'result.ok': 'OK',
   'result.denied': 'denied',
