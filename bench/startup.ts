@@ -59,7 +59,7 @@ function get(port: number, pathname: string, headers: Record<string, string> = {
 
 /** Page plus the CSS/JS/icons it references, as a browser with an empty cache would fetch them. */
 async function pageWeight(port: number, pathname: string, cookie = '') {
-  const headers = cookie ? { Cookie: cookie } : {};
+  const headers: Record<string, string> = cookie ? { Cookie: cookie } : {};
   const page = await get(port, pathname, headers);
   const plain = await get(port, pathname, { ...headers, 'Accept-Encoding': 'identity' });
   const assets = [...plain.body.matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { count, eq } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, users } from '../db/schema/index.ts';
 import { ADMIN, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
@@ -146,8 +146,12 @@ describe('health', () => {
 describe('unexpected failures', () => {
   it('shows a friendly 500 page with the request number', async () => {
     const broken = await createTestApp();
-    await broken.database.close(); // every query now fails with an error that is not a lost connection
-    const res = await broken.client().get('/login');
+    const client = broken.client();
+    await setUpAdmin(client);
+    // A query that fails for a reason other than a lost connection (here: a table gone missing).
+    await broken.db.execute(sql`alter table sessions rename to sessions_gone`);
+    const res = await client.get('/');
+    await broken.close();
     expect(res.status).toBe(500);
     const html = await res.text();
     expect(html).toContain('Něco se pokazilo');
