@@ -4,7 +4,13 @@ import { compress } from 'hono/compress';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { activitiesRoutes } from '../activities/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { clientsRoutes } from '../clients/routes.ts';
+import { contractsRoutes } from '../contracts/routes.ts';
+import { importRoutes } from '../import/routes.ts';
+import { listsRoutes } from '../lists/routes.ts';
+import { ordersRoutes } from '../orders/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { isConnectionError } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
@@ -67,6 +73,12 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
 
   app.get('/', (c) => render(c, 'home.njk', { database: { kind: deps.database.kind, dir: deps.config.DATA_DIR } }));
   app.route('/', authRoutes);
+  app.route('/clients/import', importRoutes);
+  app.route('/clients', clientsRoutes);
+  app.route('/orders', ordersRoutes);
+  app.route('/contracts', contractsRoutes);
+  app.route('/activities', activitiesRoutes);
+  app.route('/lists', listsRoutes);
   app.route('/users', userRoutes);
   app.route('/roles', roleRoutes);
   app.route('/audit', auditRoutes);

@@ -4,6 +4,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import nunjucks from 'nunjucks';
 import type { Permission } from '../auth/permissions.ts';
 import { formatters } from './i18n/index.ts';
+import { queryString } from './listing.ts';
 import { assetUrl } from './static.ts';
 import type { AppEnv, Flash } from './types.ts';
 
@@ -25,6 +26,11 @@ export function isPartial(c: Context<AppEnv>): boolean {
 
 const NAV: { href: string; key: string; permission?: Permission }[] = [
   { href: '/', key: 'nav.home' },
+  { href: '/clients', key: 'nav.clients', permission: 'clients.view' },
+  { href: '/orders', key: 'nav.orders', permission: 'orders.view' },
+  { href: '/contracts', key: 'nav.contracts', permission: 'contracts.view' },
+  { href: '/activities', key: 'nav.activities', permission: 'activities.view' },
+  { href: '/lists', key: 'nav.lists', permission: 'clients.view' },
   { href: '/users', key: 'nav.users', permission: 'users.manage' },
   { href: '/roles', key: 'nav.roles', permission: 'users.manage' },
   { href: '/audit', key: 'nav.audit', permission: 'audit.view' },
@@ -44,6 +50,7 @@ export function render(c: Context<AppEnv>, template: string, data: Record<string
     can,
     fmt,
     asset: assetUrl,
+    qs: queryString,
     requestId: c.get('requestId'),
     flash: c.get('flash'),
     path: currentPath,

@@ -1,2 +1,6 @@
 export * from './users.ts';
 export * from './audit.ts';
+export * from './clients.ts';
+export * from './orders.ts';
+export * from './contracts.ts';
+export * from './activities.ts';

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cs } from './cs.ts';
-import { en } from './en.ts';
-import { formatters, negotiateLocale, translator } from './index.ts';
+import { catalogues, formatters, negotiateLocale, translator } from './index.ts';
 
 describe('i18n', () => {
   it('has the same keys in both languages, none empty', () => {
-    expect(Object.keys(en).sort()).toEqual(Object.keys(cs).sort());
-    for (const [k, v] of Object.entries(en)) expect(v.length, k).toBeGreaterThan(0);
+    expect(Object.keys(catalogues.en).sort()).toEqual(Object.keys(catalogues.cs).sort());
+    for (const [k, v] of Object.entries(catalogues.en)) expect(v.length, k).toBeGreaterThan(0);
+    for (const [k, v] of Object.entries(catalogues.cs)) expect(v.length, k).toBeGreaterThan(0);
   });
 
   it('fills parameters', () => {
@@ -26,5 +25,7 @@ describe('i18n', () => {
     expect(f.number(1234567.5)).toBe('1\u00a0234\u00a0567,5');
     expect(f.dateTime(new Date('2026-11-22T18:05:00Z'))).toBe('22. 11. 2026 19:05');
     expect(formatters('en', 'Europe/Prague').number(1234567.5)).toBe('1,234,567.5');
+    expect(f.money(123456n, 'CZK')).toBe('1\u00a0234,56\u00a0Kč');
+    expect(f.money('-5', 'EUR')).toBe('-0,05\u00a0€');
   });
 });

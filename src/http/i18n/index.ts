@@ -1,12 +1,24 @@
+import * as activities from './activities.ts';
+import * as clients from './clients.ts';
+import * as contracts from './contracts.ts';
 import { cs } from './cs.ts';
 import { en } from './en.ts';
+import * as imports from './import.ts';
+import * as lists from './lists.ts';
+import * as orders from './orders.ts';
 
 export const LOCALES = ['cs', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 export type MessageKey = keyof typeof cs;
+
+/** The core catalogue plus one file per domain (each exports `cs` and an `en` with the same keys). */
+const domains = [clients, orders, contracts, activities, lists, imports];
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
-const catalogues: Record<Locale, Record<string, string>> = { cs, en };
+export const catalogues: Record<Locale, Record<string, string>> = {
+  cs: Object.assign({}, cs, ...domains.map((d) => d.cs)),
+  en: Object.assign({}, en, ...domains.map((d) => d.en)),
+};
 
 export function isLocale(value: unknown): value is Locale {
   return value === 'cs' || value === 'en';
@@ -44,10 +56,24 @@ export function formatters(locale: Locale, timeZone: string) {
   const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone });
   const date = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeZone });
   const number = new Intl.NumberFormat(tag);
+  const moneyFormats = new Map<string, Intl.NumberFormat>();
+  const moneyFormat = (currency: string) => {
+    let f = moneyFormats.get(currency);
+    if (!f) moneyFormats.set(currency, (f = new Intl.NumberFormat(tag, { style: 'currency', currency })));
+    return f;
+  };
   const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
   return {
     dateTime: (v: unknown) => (v == null ? '' : dateTime.format(toDate(v))),
     date: (v: unknown) => (v == null ? '' : date.format(toDate(v))),
     number: (v: unknown) => (v == null ? '' : number.format(Number(v))),
+    /** Money held in integer minor units (bigint, number or numeric string), e.g. 123456 CZK → 1 234,56 Kč. */
+    money: (minor: unknown, currency = 'CZK') => {
+      if (minor == null || minor === '') return '';
+      const m = BigInt(minor as bigint | number | string);
+      const sign = m < 0n ? '-' : '';
+      const abs = m < 0n ? -m : m;
+      return moneyFormat(currency).format(Number(`${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`));
+    },
   };
 }
