@@ -4,87 +4,24 @@
  * role matrix (and found in the action log), sign-out. The steps run in order and depend on each other.
  * Along the way no console error (CSP violations show up as such) and no failed or foreign request may occur.
  */
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, createTestApp } from '../test-support/harness.ts';
-
-const SCREENSHOTS = path.resolve('.test-results/screenshots');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { ADMIN } from '../test-support/harness.ts';
+import { startBrowserApp, type BrowserApp } from './browser.ts';
 
 describe.each([true, false])('foundation in the browser, JavaScript %s', (js) => {
-  const mode = js ? 'js' : 'nojs';
-  let t: Awaited<ReturnType<typeof createTestApp>>;
-  let server: ServerType;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  let app: BrowserApp;
+  let page: BrowserApp['page'];
   let base: string;
-  /** Problems seen since the last check: console errors, page errors, failed or foreign requests. */
-  let problems: string[] = [];
-
   beforeAll(async () => {
-    t = await createTestApp();
-    server = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-    context = await browser.newContext({ javaScriptEnabled: js, locale: 'cs-CZ' });
-    page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()} (${msg.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
-    page.on('request', (req) => {
-      if (!req.url().startsWith(`${base}/`) && !req.url().startsWith('data:')) problems.push(`foreign request: ${req.url()}`);
-    });
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    app = await startBrowserApp(js);
+    ({ page, base } = app);
   });
+  afterAll(() => app?.close());
 
-  afterAll(async () => {
-    await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    await t?.close();
-  });
-
-  /** Asserts nothing went wrong since the last check; `expected` lists problems this step causes on purpose. */
-  const expectNoProblems = (expected: RegExp[] = []) => {
-    const unexpected = problems.filter((p) => !expected.some((re) => re.test(p)));
-    problems = [];
-    expect(unexpected).toEqual([]);
-  };
-  // caret: 'initial' because hiding the caret leaves `style=""` on inputs, which htmx then settles onto
-  // the swapped-in inputs of the same id: a CSP inline-style violation caused by the test, not the app.
-  const shot = (step: string) =>
-    page.screenshot({ path: path.join(SCREENSHOTS, `${mode}-${step}.png`), fullPage: true, caret: 'initial' });
-  const pathname = () => new URL(page.url()).pathname;
-  /**
-   * Clicks and waits until the page has arrived at `target` and shows `arrived`. With JavaScript the click
-   * must be handled by htmx (hx-boost), not a full page load: a marker set on `window` has to survive it.
-   * Sign-in, set-up, sign-out and the language switch are full page loads on purpose (`boosted` false):
-   * they change who is signed in or the whole interface, including <html lang>.
-   */
-  const clickTo = async (selector: string, target: string, arrived: Locator, boosted = true) => {
-    if (js) await page.evaluate(() => Object.assign(window, { e2eMarker: true }));
-    await Promise.all([page.waitForURL((url) => url.pathname === target), page.click(selector)]);
-    await arrived.waitFor();
-    expect(pathname()).toBe(target);
-    if (js) expect(await page.evaluate(() => 'e2eMarker' in window), `${selector} boosted?`).toBe(boosted);
-  };
+  const expectNoProblems = (expected?: RegExp[]) => app.expectNoProblems(expected);
+  const shot = (step: string) => app.shot(step);
+  const pathname = () => app.pathname();
+  const clickTo: BrowserApp['clickTo'] = (...args) => app.clickTo(...args);
   const text = (selector: string) => page.locator(selector).innerText();
 
   it('1. first run: / leads to /setup, which creates the admin and signs them in', async () => {
