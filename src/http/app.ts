@@ -59,14 +59,15 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
 
   // Unsafe methods: same origin only (Origin / Sec-Fetch-Site), bounded body.
   app.use(csrf());
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.BODY_LIMIT_KB * 1024,
-      onError: (c) => {
-        throw new HTTPException(413, { res: c.text('Payload too large', 413) });
-      },
-    }),
-  );
+  // Upload routes set their own, larger limit (with a clear message); everything else gets this one.
+  const uploadRoute = /^\/(clients\/import|lists\/\d+\/import)(\/|$)/;
+  const formLimit = bodyLimit({
+    maxSize: deps.config.BODY_LIMIT_KB * 1024,
+    onError: (c) => {
+      throw new HTTPException(413, { res: c.text('Payload too large', 413) });
+    },
+  });
+  app.use((c, next) => (uploadRoute.test(c.req.path) ? next() : formLimit(c, next)));
 
   app.use(loadSession());
   app.use(requireSignIn());

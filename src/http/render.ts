@@ -21,7 +21,12 @@ export function createViews(options: { watch?: boolean } = {}): nunjucks.Environ
 
 /** True for an htmx request that wants only a fragment (a boosted navigation wants the whole page). */
 export function isPartial(c: Context<AppEnv>): boolean {
-  return c.req.header('HX-Request') === 'true' && c.req.header('HX-Boosted') !== 'true';
+  // htmx also sends HX-Request when it restores history after a cache miss: that needs the whole page.
+  return (
+    c.req.header('HX-Request') === 'true' &&
+    c.req.header('HX-Boosted') !== 'true' &&
+    c.req.header('HX-History-Restore-Request') !== 'true'
+  );
 }
 
 const NAV: { href: string; key: string; permission?: Permission }[] = [

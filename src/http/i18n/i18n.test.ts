@@ -25,6 +25,7 @@ describe('i18n', () => {
     expect(f.number(1234567.5)).toBe('1\u00a0234\u00a0567,5');
     expect(f.dateTime(new Date('2026-11-22T18:05:00Z'))).toBe('22. 11. 2026 19:05');
     expect(formatters('en', 'Europe/Prague').number(1234567.5)).toBe('1,234,567.5');
+    expect(formatters('cs', 'America/New_York').date('2026-03-29')).toBe('29. 3. 2026');
     expect(f.money(123456n, 'CZK')).toBe('1\u00a0234,56\u00a0Kč');
     expect(f.money('-5', 'EUR')).toBe('-0,05\u00a0€');
   });

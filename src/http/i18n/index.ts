@@ -62,10 +62,13 @@ export function formatters(locale: Locale, timeZone: string) {
     if (!f) moneyFormats.set(currency, (f = new Intl.NumberFormat(tag, { style: 'currency', currency })));
     return f;
   };
+  const dateOnly = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeZone: 'UTC' });
   const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+  // A calendar date ("2026-03-29", a SQL date) is the same day everywhere: format it in UTC, not TIMEZONE.
+  const isDateOnly = (v: unknown) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
   return {
     dateTime: (v: unknown) => (v == null ? '' : dateTime.format(toDate(v))),
-    date: (v: unknown) => (v == null ? '' : date.format(toDate(v))),
+    date: (v: unknown) => (v == null || v === '' ? '' : isDateOnly(v) ? dateOnly.format(new Date(`${v}T00:00:00Z`)) : date.format(toDate(v))),
     number: (v: unknown) => (v == null ? '' : number.format(Number(v))),
     /** Money held in integer minor units (bigint, number or numeric string), e.g. 123456 CZK → 1 234,56 Kč. */
     money: (minor: unknown, currency = 'CZK') => {

