@@ -14,3 +14,13 @@ export class RuleError extends Error {
     super(messageKey);
   }
 }
+
+/** A rule refused one field of a form: the form shows the message next to `field`. */
+export class FieldRuleError extends RuleError {
+  constructor(
+    readonly field: string,
+    messageKey: string,
+  ) {
+    super(messageKey);
+  }
+}

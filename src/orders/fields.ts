@@ -16,15 +16,7 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const CURRENCIES = ['CZK', 'EUR', 'USD', 'GBP', 'PLN', 'CHF'] as const;
 export type Currency = (typeof CURRENCIES)[number];
 
-/** Thrown by a service with the field it concerns, so the form can show the message next to that field. */
-export class FieldRuleError extends Error {
-  constructor(
-    readonly field: string,
-    readonly messageKey: string,
-  ) {
-    super(messageKey);
-  }
-}
+export { FieldRuleError } from '../errors.ts';
 
 /** A field error from an i18n key. */
 export const fieldError = (key: string, params: Record<string, string> = {}): FieldError => ({ key, params });

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { passwordProblem } from '../auth/password.ts';
-import { RuleError } from '../errors.ts';
+import { FieldRuleError, RuleError } from '../errors.ts';
 import { emailField, parseErrorKey, readForm, requiredText, validate, type FieldErrors } from '../http/forms.ts';
 import { LOCALES } from '../http/i18n/index.ts';
 import { requirePermission } from '../http/middleware/permission.ts';
@@ -11,7 +11,7 @@ import type { AppEnv } from '../http/types.ts';
 import { getUser, listUsers } from './queries.ts';
 import { listRoles } from './roles.ts';
 import type { Context } from 'hono';
-import { createUser, FieldRuleError, setUserActive, updateUser } from './service.ts';
+import { createUser, setUserActive, updateUser } from './service.ts';
 
 export const userRoutes = new Hono<AppEnv>();
 const PAGE_SIZE = 50;

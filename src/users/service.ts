@@ -5,7 +5,7 @@ import { ADMIN_ROLE } from '../auth/permissions.ts';
 import { deleteUserSessions } from '../auth/session.ts';
 import type { Db } from '../db/client.ts';
 import { roles, users } from '../db/schema/index.ts';
-import { NotFoundError, RuleError } from '../errors.ts';
+import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import { countOtherActiveAdmins, emailTaken, getUser } from './queries.ts';
 
 export interface UserInput {
@@ -15,16 +15,6 @@ export interface UserInput {
   locale: string;
   /** Set on create; on update only when the admin sets a new one. */
   password: string | null;
-}
-
-/** Thrown with the field it concerns, so the form can show it in place. */
-export class FieldRuleError extends RuleError {
-  constructor(
-    readonly field: string,
-    messageKey: string,
-  ) {
-    super(messageKey);
-  }
 }
 
 // Serialises changes that could remove the last administrator.
