@@ -3,8 +3,9 @@
  * found by a search without diacritics, its phone edited inline, clients added in bulk to a marketing
  * list; a CSV file is imported; an order with items is opened.
  */
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, marketingLists } from '../db/schema/index.ts';
+import { clients, marketingLists, orderItems, orders } from '../db/schema/index.ts';
 import { ADMIN, setUpAdmin } from '../test-support/harness.ts';
 import { startBrowserApp, type BrowserApp } from './browser.ts';
 
@@ -21,6 +22,14 @@ describe.each([true, false])('business records in the browser, JavaScript %s', (
       { name: 'Pekárna U Čápa', email: 'info@pekarna.cz', city: 'Tábor', tags: ['vip'] },
     ]);
     await app.t.db.insert(marketingLists).values({ name: 'Jarní akce' });
+    const [pekarna] = await app.t.db.select().from(clients).where(eq(clients.name, 'Pekárna U Čápa'));
+    const [order] = await app.t.db
+      .insert(orders)
+      .values({ number: 'OBJ-2026-0042', clientId: pekarna!.id, orderedOn: '2026-11-20', status: 'confirmed', totalNet: 9999n, totalVat: 2100n, totalGross: 12099n })
+      .returning();
+    await app.t.db.insert(orderItems).values([
+      { orderId: order!.id, position: 1, name: 'Chléb kmínový', quantityMilli: 3000n, unit: 'ks', unitPrice: 3333n, vatRateBp: 2100 },
+    ]);
     await page.goto(`${base}/login`);
     await page.fill('#f-email', ADMIN.email);
     await page.fill('#f-password', ADMIN.password);
@@ -77,6 +86,17 @@ describe.each([true, false])('business records in the browser, JavaScript %s', (
     await page.click('#bulk button[type=submit]');
     await page.locator('.flash', { hasText: 'Do seznamu přidáno 3 klientů' }).waitFor();
     await app.shot('bulk-list');
+    app.expectNoProblems();
+  });
+
+  it('opens an order with its items from the order list', async () => {
+    await app.clickTo('header nav a[href="/orders"]', '/orders', page.locator('a', { hasText: 'OBJ-2026-0042' }));
+    await app.clickTo('a:has-text("OBJ-2026-0042")', '/orders/1', page.locator('table.order-items'));
+    const item = page.locator('table.order-items tbody tr', { hasText: 'Chléb kmínový' });
+    await item.waitFor();
+    expect(await item.innerText()).toContain('33,33');
+    expect(await page.locator('main').innerText()).toContain('120,99');
+    await app.shot('order-detail');
     app.expectNoProblems();
   });
 });
