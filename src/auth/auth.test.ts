@@ -197,3 +197,20 @@ describe('own account', () => {
     expect(cs).toContain('Přihlášení');
   });
 });
+
+describe('first run with demo data', () => {
+  it('fills the database when the administrator asks for demo data', async () => {
+    const fresh = await createTestApp();
+    try {
+      const client = fresh.client();
+      const res = await client.post('/setup', { name: ADMIN.name, email: ADMIN.email, password: ADMIN.password, password2: ADMIN.password, demo: 'on' });
+      expect(res.status).toBe(303);
+      const home = await (await client.get('/')).text();
+      expect(home).toContain('Ukázková data jsou připravena: 2000 klientů, 5000 objednávek.');
+      const list = await (await client.get('/clients')).text();
+      expect(list).toMatch(/Nalezeno klientů: 2\u00a0000/);
+    } finally {
+      await fresh.close();
+    }
+  }, 120_000);
+});

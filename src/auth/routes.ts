@@ -3,6 +3,7 @@ import { setCookie } from 'hono/cookie';
 import { count } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit/queries.ts';
+import { seedDemo } from '../seed/demo.ts';
 import { users } from '../db/schema/index.ts';
 import { RuleError } from '../errors.ts';
 import { emailField, readForm, requiredText, validate, type FieldErrors } from '../http/forms.ts';
@@ -45,15 +46,26 @@ authRoutes.post('/setup', async (c) => {
   const parsed = validate(setupSchema, form);
   const errors: FieldErrors = parsed.ok ? {} : { ...parsed.errors };
   Object.assign(errors, newPasswordPair(form, { email: form.email, name: form.name }, 'password', 'password2'));
-  const values = { name: form.name ?? '', email: form.email ?? '' };
+  const values = { name: form.name ?? '', email: form.email ?? '', demo: form.demo === 'on' };
   if (!parsed.ok || Object.keys(errors).length) return render(c, 'auth/setup.njk', { values, errors }, 422);
   try {
-    const { token } = await setupFirstAdmin(
-      c.get('deps').database.db,
+    const db = c.get('deps').database.db;
+    const { token, userId } = await setupFirstAdmin(
+      db,
       { ...parsed.data, password: form.password!, locale: c.get('locale') },
       { ...auditActor(c), userAgent: c.req.header('User-Agent') ?? null },
     );
     setSessionCookie(c, token);
+    if (form.demo === 'on') {
+      // Opt-in demo data, so the product can be tried at once. A failure here must not undo the set-up.
+      try {
+        const counts = await seedDemo(db, { actor: { ...auditActor(c), actorId: userId, actorName: parsed.data.name } });
+        flash(c, 'success', 'setup.demo_done', { clients: counts.clients, orders: counts.orders });
+      } catch (error) {
+        c.get('log').error({ err: error }, 'demo data failed');
+        flash(c, 'error', 'setup.demo_failed');
+      }
+    }
     return c.redirect('/', 303);
   } catch (error) {
     if (error instanceof AlreadySetUpError) return c.redirect('/login', 303);

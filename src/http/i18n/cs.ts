@@ -69,6 +69,10 @@ export const cs = {
 
   'setup.title': 'První spuštění',
   'setup.intro': 'Vítejte v Poslu. Vytvořte účet prvního administrátora; další uživatele pak přidáte v sekci Uživatelé.',
+  'setup.demo': 'Naplnit ukázkovými daty',
+  'setup.demo_hint': 'Asi 2 000 smyšlených klientů, 5 000 objednávek, smlouvy, aktivity a seznamy, abyste si Posla mohli hned vyzkoušet. Trvá to několik sekund.',
+  'setup.demo_done': 'Ukázková data jsou připravena: {clients} klientů, {orders} objednávek.',
+  'setup.demo_failed': 'Ukázková data se nepodařilo vytvořit; účet administrátora je ale založen.',
   'setup.submit': 'Vytvořit administrátora',
 
   'login.title': 'Přihlášení',

@@ -71,6 +71,10 @@ export const en: Record<keyof typeof cs, string> = {
 
   'setup.title': 'First run',
   'setup.intro': 'Welcome to Posel. Create the first administrator account; add further users under Users.',
+  'setup.demo': 'Fill with demo data',
+  'setup.demo_hint': 'About 2,000 made-up clients, 5,000 orders, contracts, activities and lists, so you can try Posel at once. Takes a few seconds.',
+  'setup.demo_done': 'Demo data is ready: {clients} clients, {orders} orders.',
+  'setup.demo_failed': 'The demo data could not be created; the administrator account exists all the same.',
   'setup.submit': 'Create administrator',
 
   'login.title': 'Sign in',
