@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DataDirBusyError } from './db/lock.ts';
 import { openDatabase } from './db/open.ts';
 import { createApp } from './http/app.ts';
+import { importsSettled } from './import/jobs.ts';
 import { sessionPolicy } from './http/middleware/session.ts';
 
 async function main() {
@@ -70,6 +71,8 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // A CSV import running in the background gets a few seconds to finish its batch and audit row.
+    await Promise.race([importsSettled(), new Promise((resolve) => setTimeout(resolve, 8000))]);
     await database.close().catch((err) => logger.warn({ err }, 'database close failed'));
     release();
     logger.info('stopped');
