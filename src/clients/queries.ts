@@ -70,17 +70,26 @@ export async function listClients(
       : page.sort === 'city'
         ? [page.dir === 'desc' ? desc(clients.city) : asc(clients.city), asc(clients.name), asc(clients.id)]
         : [page.dir === 'desc' ? desc(clients.name) : asc(clients.name), asc(clients.id)];
-  const [rows, [total]] = await Promise.all([
-    db
-      .select(listColumns)
-      .from(clients)
-      .where(where)
-      .orderBy(...order)
-      .limit(page.pageSize)
-      .offset((page.page - 1) * page.pageSize),
-    db.select({ n: count() }).from(clients).where(where),
-  ]);
-  return { rows, total: total?.n ?? 0 };
+  const offset = (page.page - 1) * page.pageSize;
+  const countAll = async () => (await db.select({ n: count() }).from(clients).where(where))[0]?.n ?? 0;
+  if (!where) {
+    // Unfiltered: the page comes straight off the (name, id) index; the count is a separate cheap scan.
+    const [rows, total] = await Promise.all([
+      db.select(listColumns).from(clients).orderBy(...order).limit(page.pageSize).offset(offset),
+      countAll(),
+    ]);
+    return { rows, total };
+  }
+  // Filtered: every match is read for the sort anyway, so count them in the same pass (count(*) over ()).
+  const rows = await db
+    .select({ ...listColumns, total: sql<string>`count(*) over ()` })
+    .from(clients)
+    .where(where)
+    .orderBy(...order)
+    .limit(page.pageSize)
+    .offset(offset);
+  const total = rows[0] ? Number(rows[0].total) : page.page > 1 ? await countAll() : 0;
+  return { rows: rows.map(({ total: _total, ...row }) => row), total };
 }
 
 /** Ids of every client matching the filter (the "all N matching" bulk scope), in id order. */
