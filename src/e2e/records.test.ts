@@ -99,4 +99,28 @@ describe.each([true, false])('business records in the browser, JavaScript %s', (
     await app.shot('order-detail');
     app.expectNoProblems();
   });
+
+  it('imports clients from a CSV file, reporting the refused row', async () => {
+    const csv = '\uFEFFJméno;E-mail;Telefon;Město\r\nVěra Nováková;vera@novakova.cz;602 111 222;Jihlava\r\nChybný řádek;neni-email;;Brno\r\n';
+    await page.goto(`${base}/clients/import`);
+    await page.setInputFiles('#f-file', { name: 'klienti.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await Promise.all([page.waitForURL(/\/clients\/import\/[^/]+$/), page.click('form[action="/clients/import"] button[type=submit]')]);
+    await page.locator('form.import-form').waitFor();
+    await app.shot('import-mapping');
+    await page.click('form.import-form button.primary');
+    const done = page.locator('#import-status h2', { hasText: 'Import dokončen' });
+    for (let i = 0; i < 20 && !(await done.count()); i++) {
+      if (!js) await page.reload();
+      await page.waitForTimeout(300);
+    }
+    await done.waitFor();
+    const counts = await page.locator('.import-counts').innerText();
+    expect(counts).toMatch(/Vytvořeno nových klientů\s+1/);
+    expect(counts).toMatch(/Odmítnuto\s+1/);
+    expect(await page.locator('table.import-refused').innerText()).toContain('neni-email');
+    await app.shot('import-result');
+    await page.goto(`${base}/clients?q=vera%20novakova`);
+    await page.locator('#rows a', { hasText: 'Věra Nováková' }).waitFor();
+    app.expectNoProblems();
+  });
 });
