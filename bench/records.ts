@@ -190,7 +190,19 @@ async function main() {
     // 3. (c) HTTP under 20 connections.
     const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: tmp, DATABASE_URL: url.toString() });
     const app = createApp({ config, database: server, logger: pino({ level: 'silent' }) });
-    http = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    // Server time: from the moment the app gets a request to the moment its response is ready (what the
+    // 30 ms target is about); the load generator runs in a worker thread so it does not share the event loop.
+    let serverTimes: number[] | null = null;
+    http = serve({
+      fetch: async (request: Request) => {
+        const started = performance.now();
+        const response = await app.fetch(request);
+        serverTimes?.push(performance.now() - started);
+        return response;
+      },
+      port: 0,
+      hostname: '127.0.0.1',
+    });
     await once(http, 'listening');
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     const password = 'Silné heslo pro měření 7';
@@ -211,15 +223,20 @@ async function main() {
       httpPath = '/users';
     }
     const load = (pathname: string, headers: Record<string, string>) =>
-      autocannon({ url: `${base}${pathname}`, connections: 20, duration: HTTP_SECONDS, headers });
+      autocannon({ url: `${base}${pathname}`, connections: 20, duration: HTTP_SECONDS, headers, workers: 1 });
+    serverTimes = [];
     const page = await load(httpPath, { cookie });
+    const pageServer = { p50: quantile(serverTimes, 0.5), p95: quantile(serverTimes, 0.95) };
+    serverTimes = [];
     const health = await load('/healthz', {});
+    const healthServer = { p50: quantile(serverTimes, 0.5), p95: quantile(serverTimes, 0.95) };
+    serverTimes = null;
     console.log(`(c) HTTP, 20 connections, ${HTTP_SECONDS} s each${httpNote}:`);
     console.log(
-      `    GET ${httpPath}: ${page.requests.average.toFixed(0)} req/s  latency p50 ${page.latency.p50} ms  p97.5 ${page.latency.p97_5} ms  p99 ${page.latency.p99} ms  non-2xx ${page.non2xx}  errors ${page.errors}`,
+      `    GET ${httpPath}: ${page.requests.average.toFixed(0)} req/s  server time p50 ${ms(pageServer.p50)} p95 ${ms(pageServer.p95)}  client latency p50 ${page.latency.p50} ms  p97.5 ${page.latency.p97_5} ms  p99 ${page.latency.p99} ms  non-2xx ${page.non2xx}  errors ${page.errors}`,
     );
     console.log(
-      `    baseline GET /healthz: ${health.requests.average.toFixed(0)} req/s  latency p50 ${health.latency.p50} ms  p97.5 ${health.latency.p97_5} ms  p99 ${health.latency.p99} ms`,
+      `    baseline GET /healthz: ${health.requests.average.toFixed(0)} req/s  server time p50 ${ms(healthServer.p50)} p95 ${ms(healthServer.p95)}  client latency p50 ${health.latency.p50} ms  p97.5 ${health.latency.p97_5} ms  p99 ${health.latency.p99} ms`,
     );
     await new Promise((resolve) => http!.close(resolve));
     http = null;
@@ -287,7 +304,7 @@ async function main() {
     console.log(
       `result: bench=records import_rows_s=${importRate.toFixed(0)} import_parse_baseline_rows_s=${parseRate.toFixed(0)} import_rss_growth_mb=${mb(rssPeak - rssBefore).toFixed(0)}` +
         ` list_p50_ms=${list.p50.toFixed(2)} list_p95_ms=${list.p95.toFixed(2)} expected_sql_p50_ms=${expected.p50.toFixed(2)} plain_p50_ms=${plain.p50.toFixed(2)} plain_p95_ms=${plain.p95.toFixed(2)}` +
-        ` http_path=${httpPath.split('?')[0]} http_rps=${page.requests.average.toFixed(0)} http_p50_ms=${page.latency.p50} http_p97_5_ms=${page.latency.p97_5} healthz_rps=${health.requests.average.toFixed(0)}` +
+        ` http_path=${httpPath.split('?')[0]} http_rps=${page.requests.average.toFixed(0)} http_server_p50_ms=${pageServer.p50.toFixed(1)} http_server_p95_ms=${pageServer.p95.toFixed(1)} http_p50_ms=${page.latency.p50} http_p97_5_ms=${page.latency.p97_5} healthz_rps=${health.requests.average.toFixed(0)}` +
         ` pglite_list_p50_ms=${pgliteList.p50.toFixed(2)} pglite_list_p95_ms=${pgliteList.p95.toFixed(2)} pglite_server_ratio=${pgliteRatio.toFixed(2)}` +
         ` ratio=${(list.p50 / plain.p50).toFixed(2)}`,
     );

@@ -6,6 +6,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { sql } from 'drizzle-orm';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import type { Db } from '../db/client.ts';
 import { csvLine } from '../http/csv.ts';
@@ -213,6 +214,8 @@ export async function runImport(db: Db, spec: ImportSpec, actor: AuditActor, hoo
     await recordAudit(db, actor, auditEntry('failed')).catch(() => {});
     throw error;
   }
+  // Fresh statistics for the planner after a bulk change (the embedded database has no autovacuum).
+  if (counts.created + counts.updated > 1000) await db.execute(sql`analyze clients`);
   return counts;
 }
 

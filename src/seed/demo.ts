@@ -351,7 +351,7 @@ export async function seedDemo(db: Db, options: DemoOptions = {}): Promise<DemoC
   const stage = options.onStage ?? (() => {});
   const rnd = new Random(prng(seed ^ 0x5eed));
 
-  return db.transaction(async (tx) => {
+  const result = await db.transaction(async (tx) => {
     const [existing] = rowsOf<{ n: number | string }>(await tx.execute(sql`select count(*) as n from clients`));
     const existingClients = Number(existing?.n ?? 0);
     if (existingClients > 0 && !options.force) throw new DemoDataRefusedError(existingClients);
@@ -528,6 +528,9 @@ export async function seedDemo(db: Db, options: DemoOptions = {}): Promise<DemoC
     });
     return counts;
   });
+  // Fresh statistics for the planner: the embedded database has no autovacuum to gather them.
+  await db.execute(sql`analyze`);
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------

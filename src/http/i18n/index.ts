@@ -50,8 +50,17 @@ export function negotiateLocale(header: string | undefined, fallback: Locale): L
   return best?.locale ?? fallback;
 }
 
-/** Date and number formatting in the user's language and the configured time zone. */
+const formatterCache = new Map<string, ReturnType<typeof createFormatters>>();
+
+/** Date and number formatting in the user's language and the configured time zone (built once per pair). */
 export function formatters(locale: Locale, timeZone: string) {
+  const key = `${locale}|${timeZone}`;
+  let f = formatterCache.get(key);
+  if (!f) formatterCache.set(key, (f = createFormatters(locale, timeZone)));
+  return f;
+}
+
+function createFormatters(locale: Locale, timeZone: string) {
   const tag = locale === 'cs' ? 'cs-CZ' : 'en-GB';
   const dateTime = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeStyle: 'short', timeZone });
   const date = new Intl.DateTimeFormat(tag, { dateStyle: 'medium', timeZone });
