@@ -34,8 +34,7 @@ const db = (c: Context<AppEnv>) => c.get('deps').database.db;
 const timeZone = (c: Context<AppEnv>) => c.get('deps').config.TIMEZONE;
 
 /** An htmx request for one region of the page (not a boosted navigation, not a history restore). */
-const wantsFragment = (c: Context<AppEnv>, target: string) =>
-  isPartial(c) && c.req.header('HX-History-Restore-Request') !== 'true' && c.req.header('HX-Target') === target;
+const wantsFragment = (c: Context<AppEnv>, target: string) => isPartial(c) && c.req.header('HX-Target') === target;
 
 async function loadActivity(c: Context<AppEnv>) {
   const raw = c.req.param('id') ?? '';

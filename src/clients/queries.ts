@@ -27,12 +27,17 @@ export function prefixTsQuery(q: string | undefined): string | null {
   return words.length ? words.map((w) => `${w.slice(0, 60)}:*`).join(' & ') : null;
 }
 
+/** "The client matches this prefix tsquery", on the generated tsvector (GIN index). */
+export function clientSearchCondition(tsquery: string): SQL {
+  return sql`${clients.search} @@ to_tsquery('posel_unaccent', ${tsquery})`;
+}
+
 /** The SQL condition for a filter; undefined when nothing filters. */
 export function clientFilterSql(filter: ClientFilter): SQL | undefined {
   const parts: SQL[] = [];
   const tsquery = prefixTsQuery(filter.q);
   if (filter.q !== undefined && filter.q.trim() !== '' && !tsquery) parts.push(sql`false`);
-  if (tsquery) parts.push(sql`${clients.search} @@ to_tsquery('posel_unaccent', ${tsquery})`);
+  if (tsquery) parts.push(clientSearchCondition(tsquery));
   if (filter.tag) parts.push(sql`${clients.tags} @> array[${filter.tag}]::text[]`);
   if (filter.email === 'yes') parts.push(sql`${clients.email} is not null`);
   if (filter.email === 'no') parts.push(sql`${clients.email} is null`);

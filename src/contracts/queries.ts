@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gte, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { clients, contracts } from '../db/schema/index.ts';
-import { clientSearchCondition, prefixTsQuery } from '../orders/client-picker.ts';
+import { clientSearchCondition, prefixTsQuery } from '../clients/queries.ts';
 
 export const CONTRACT_STATUSES = ['draft', 'active', 'expired', 'terminated'] as const;
 export type ContractStatus = (typeof CONTRACT_STATUSES)[number];

@@ -7,7 +7,8 @@ import { requirePermission } from '../http/middleware/permission.ts';
 import { auditActor } from '../http/middleware/request.ts';
 import { flash, isPartial, redirect, render } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
-import { getClientRef, resolveClientRef, suggestClients, type ClientRef } from '../orders/client-picker.ts';
+import { clientPickerRoutes } from '../orders/client-picker-routes.ts';
+import { getClientRef, type ClientRef } from '../orders/client-picker.ts';
 import { addDays, CURRENCIES, FieldRuleError, idQuery, routeId, todayIn } from '../orders/fields.ts';
 import { contractValues, newContractValues, readContractForm, type ContractFormValues } from './form.ts';
 import {
@@ -28,7 +29,6 @@ type Ctx = Context<AppEnv>;
 const db = (c: Ctx) => c.get('deps').database.db;
 
 /** Fragment for htmx table swaps, but the whole page when htmx restores history (it sends HX-Request then too). */
-const wantsFragment = (c: Ctx) => isPartial(c) && c.req.header('HX-History-Restore-Request') !== 'true';
 const isStatus = (v: string | undefined): v is ContractStatus => (CONTRACT_STATUSES as readonly string[]).includes(v ?? '');
 const today = (c: Ctx) => todayIn(c.get('deps').config.TIMEZONE);
 
@@ -78,26 +78,12 @@ contractsRoutes.get('/', requirePermission('contracts.view'), async (c) => {
     today: now,
     soon,
   };
-  return render(c, wantsFragment(c) ? 'contracts/_rows.njk' : 'contracts/index.njk', data);
+  return render(c, isPartial(c) ? 'contracts/_rows.njk' : 'contracts/index.njk', data);
 });
 
 // ---------------------------------------------------------------------------------------------- client picker
 
-contractsRoutes.get('/client-suggest', requirePermission('contracts.manage'), async (c) => {
-  const q = c.req.query('q') ?? c.req.query('client') ?? '';
-  return render(c, 'orders/_client_suggest.njk', { clients: await suggestClients(db(c), q), q: q.trim(), pickerBase: '/contracts' });
-});
-
-contractsRoutes.get('/client-field', requirePermission('contracts.manage'), async (c) => {
-  const typed = (c.req.query('client') ?? '').slice(0, 254);
-  const found = typed.trim() ? await resolveClientRef(db(c), typed) : null;
-  return render(c, 'orders/_client_field.njk', {
-    values: { client: typed },
-    errors: found && !found.ok ? { client: { key: found.error, params: {} } } : {},
-    client: found?.ok ? found.client : null,
-    pickerBase: '/contracts',
-  });
-});
+contractsRoutes.route('/', clientPickerRoutes('contracts.manage', '/contracts'));
 
 // ---------------------------------------------------------------------------------------------- form
 

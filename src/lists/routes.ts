@@ -27,8 +27,7 @@ export const listsRoutes = new Hono<AppEnv>();
 const listSchema = z.object({ name: requiredText(200), description: optionalText(1000) });
 
 /** An htmx request for one region of the page (not a boosted navigation, not a history restore). */
-const wantsFragment = (c: Context<AppEnv>, target: string) =>
-  isPartial(c) && c.req.header('HX-History-Restore-Request') !== 'true' && c.req.header('HX-Target') === target;
+const wantsFragment = (c: Context<AppEnv>, target: string) => isPartial(c) && c.req.header('HX-Target') === target;
 
 const db = (c: Context<AppEnv>) => c.get('deps').database.db;
 

@@ -3,7 +3,8 @@
  * id, IČO or exact e-mail and the server resolves it; with htmx a type-ahead suggests clients as they type.
  * Shared by the order and contract forms and by the order import.
  */
-import { asc, eq, or, sql, type SQL } from 'drizzle-orm';
+import { asc, eq, or, type SQL } from 'drizzle-orm';
+import { clientSearchCondition, prefixTsQuery } from '../clients/queries.ts';
 import type { Db } from '../db/client.ts';
 import { clients } from '../db/schema/index.ts';
 
@@ -65,20 +66,6 @@ export async function resolveClientRef(db: Db, typed: string): Promise<ClientLoo
 export async function getClientRef(db: Db, id: number): Promise<ClientRef | undefined> {
   const [row] = await db.select(refColumns).from(clients).where(eq(clients.id, id));
   return row;
-}
-
-/**
- * A prefix tsquery for search-as-you-type: "Novák Jan" → `novák:* & jan:*` (the posel_unaccent configuration
- * folds diacritics on both sides). Only letters and digits reach to_tsquery, so its syntax cannot be injected.
- */
-export function prefixTsQuery(q: string): string | null {
-  const words = q.normalize('NFC').toLowerCase().match(/[\p{L}\p{N}]+/gu)?.slice(0, 6) ?? [];
-  return words.length ? words.map((w) => `${w.slice(0, 60)}:*`).join(' & ') : null;
-}
-
-/** The condition "client matches the search", on the clients table's generated tsvector (GIN index). */
-export function clientSearchCondition(tsQuery: string): SQL {
-  return sql`${clients.search} @@ to_tsquery('posel_unaccent', ${tsQuery})`;
 }
 
 /** Up to `limit` clients for the type-ahead: full-text prefix match on name, e-mail, IČO, city; or an exact id. */

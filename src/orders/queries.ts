@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/client.ts';
 import { clients, orderItems, orders } from '../db/schema/index.ts';
-import { clientSearchCondition, prefixTsQuery } from './client-picker.ts';
+import { clientSearchCondition, prefixTsQuery } from '../clients/queries.ts';
 import { isIsoDate, type OrderStatus } from './fields.ts';
 
 export interface OrderFilter {

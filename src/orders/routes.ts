@@ -8,7 +8,8 @@ import { requirePermission } from '../http/middleware/permission.ts';
 import { auditActor } from '../http/middleware/request.ts';
 import { flash, isPartial, redirect, render } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
-import { getClientRef, resolveClientRef, suggestClients, type ClientRef } from './client-picker.ts';
+import { clientPickerRoutes } from './client-picker-routes.ts';
+import { getClientRef, resolveClientRef, type ClientRef } from './client-picker.ts';
 import { CURRENCIES, FieldRuleError, idQuery, ORDER_STATUSES, parseDateInput, routeId, todayIn, type OrderStatus } from './fields.ts';
 import {
   applyRowAction,
@@ -34,8 +35,6 @@ const db = (c: Ctx) => c.get('deps').database.db;
  * A fragment-only request (htmx swapping the table). htmx also sends HX-Request when it restores a page from
  * history after a cache miss (historyCacheSize is 0): that one needs the whole page, or Back shows a bare table.
  */
-const wantsFragment = (c: Ctx) => isPartial(c) && c.req.header('HX-History-Restore-Request') !== 'true';
-
 /** Decimal mark for numbers written back into form fields, in the user's language. */
 const decimalMark = (c: Ctx): ',' | '.' => (c.get('locale') === 'cs' ? ',' : '.');
 
@@ -88,26 +87,12 @@ ordersRoutes.get('/', requirePermission('orders.view'), async (c) => {
     sort,
     sortLinks,
   };
-  return render(c, wantsFragment(c) ? 'orders/_rows.njk' : 'orders/index.njk', data);
+  return render(c, isPartial(c) ? 'orders/_rows.njk' : 'orders/index.njk', data);
 });
 
 // ---------------------------------------------------------------------------------------------- client picker
 
-ordersRoutes.get('/client-suggest', requirePermission('orders.manage'), async (c) => {
-  const q = c.req.query('q') ?? c.req.query('client') ?? '';
-  return render(c, 'orders/_client_suggest.njk', { clients: await suggestClients(db(c), q), q: q.trim(), pickerBase: '/orders' });
-});
-
-ordersRoutes.get('/client-field', requirePermission('orders.manage'), async (c) => {
-  const typed = (c.req.query('client') ?? '').slice(0, 254);
-  const found = typed.trim() ? await resolveClientRef(db(c), typed) : null;
-  return render(c, 'orders/_client_field.njk', {
-    values: { client: typed },
-    errors: found && !found.ok ? { client: { key: found.error, params: {} } } : {},
-    client: found?.ok ? found.client : null,
-    pickerBase: '/orders',
-  });
-});
+ordersRoutes.route('/', clientPickerRoutes('orders.manage', '/orders'));
 
 // ---------------------------------------------------------------------------------------------- form
 
@@ -155,7 +140,7 @@ async function handleOrderPost(c: Ctx, order: OrderWithItems | undefined, save: 
   const action = rowAction(form);
   if (action) {
     const values = applyRowAction(formValues(form), action);
-    const itemsOnly = wantsFragment(c);
+    const itemsOnly = isPartial(c);
     return renderForm(c, { values, errors: {}, order: pageOrder, client: itemsOnly ? null : await clientForDisplay(c, values.client) }, 200, itemsOnly);
   }
   const result = await readOrderForm(db(c), form, order?.id);
