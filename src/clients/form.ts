@@ -87,3 +87,26 @@ export function clientFormValues(client: Partial<Record<string, unknown>>) {
     tags: Array.isArray(client.tags) ? client.tags.join(', ') : (client.tags ?? ''),
   };
 }
+
+const FIELD_LABEL_KEYS: Record<InlineField, string> = {
+  name: 'field.client_name',
+  email: 'field.email',
+  phone: 'field.phone',
+  city: 'field.city',
+  companyName: 'field.company_name',
+};
+
+/**
+ * What the inline-edit macro needs, computed once per page rather than once per cell (the address book
+ * renders 150 cells): labels, whether the user may edit, the return address, and the inherited htmx target.
+ */
+export function inlineEditContext(t: (key: string, params?: Record<string, string>) => string, canEdit: boolean, back: string) {
+  const fieldLabels = Object.fromEntries(INLINE_FIELDS.map((f) => [f, t(FIELD_LABEL_KEYS[f])]));
+  return {
+    fieldLabels,
+    editLabels: Object.fromEntries(INLINE_FIELDS.map((f) => [f, t('clients.inline_edit', { field: fieldLabels[f]! })])),
+    canEditInline: canEdit,
+    backQuery: encodeURIComponent(back),
+    inlineTarget: 'hx-target="closest .inline-value" hx-swap="outerHTML"',
+  };
+}

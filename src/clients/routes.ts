@@ -10,7 +10,7 @@ import type { AppEnv } from '../http/types.ts';
 import { RuleError } from '../errors.ts';
 import { addClientsToList } from '../lists/service.ts';
 import { listAllLists } from '../lists/queries.ts';
-import { clientFields, clientFormValues, clientSchema, INLINE_FIELDS, type InlineField } from './form.ts';
+import { clientFields, clientFormValues, clientSchema, INLINE_FIELDS, inlineEditContext, type InlineField } from './form.ts';
 import { clientDetailTab, CLIENT_TABS } from './tabs.ts';
 import {
   CLIENT_SORTS,
@@ -45,6 +45,8 @@ function cachedTags(c: Context<AppEnv>) {
 }
 
 const idParam = (c: Context<AppEnv>) => Number(c.req.param('id'));
+const inline = (c: Context<AppEnv>, back: string) =>
+  inlineEditContext(c.get('t'), c.get('user')!.permissions.has('clients.manage'), back);
 
 clientsRoutes.get('/', requirePermission('clients.view'), async (c) => {
   const db = c.get('deps').database.db;
@@ -64,6 +66,7 @@ clientsRoutes.get('/', requirePermission('clients.view'), async (c) => {
     back: `/clients${queryString(state, { page: page > 1 ? page : undefined })}`,
     filtered: Object.values(filter).some(Boolean),
   };
+  Object.assign(data, inline(c, data.back));
   if (isPartial(c)) return render(c, 'clients/_rows.njk', data);
   const [tags, lists] = await Promise.all([cachedTags(c), listAllLists(db)]);
   return render(c, 'clients/index.njk', { ...data, tags, lists });
@@ -149,7 +152,7 @@ clientsRoutes.get('/:id{[0-9]{1,9}}', requirePermission('clients.view'), async (
   if (!client) return c.notFound();
   const tab = (CLIENT_TABS as readonly string[]).includes(c.req.query('tab') ?? '') ? c.req.query('tab')! : 'details';
   const tabData = await clientDetailTab(c, client.id, tab);
-  return render(c, 'clients/detail.njk', { client, tab, tabs: CLIENT_TABS, ...tabData });
+  return render(c, 'clients/detail.njk', { client, tab, tabs: CLIENT_TABS, ...tabData, ...inline(c, `/clients/${client.id}`) });
 });
 
 clientsRoutes.get('/:id{[0-9]{1,9}}/edit', requirePermission('clients.manage'), async (c) => {
@@ -194,7 +197,7 @@ clientsRoutes.get('/:id{[0-9]{1,9}}/field/:field', requirePermission('clients.vi
   if (!client || !isInlineField(field)) return c.notFound();
   const back = safeNext(c.req.query('back') ?? `/clients/${client.id}`);
   const editing = c.req.query('view') !== '1' && c.get('user')!.permissions.has('clients.manage');
-  const data = { client, field, value: client[field] ?? '', back, editing, errors: {} };
+  const data = { client, field, value: client[field] ?? '', back, editing, errors: {}, ...inline(c, back) };
   if (isPartial(c)) return render(c, 'clients/_field.njk', data);
   return render(c, 'clients/field.njk', data);
 });
@@ -208,12 +211,12 @@ clientsRoutes.post('/:id{[0-9]{1,9}}/field/:field', requirePermission('clients.m
   const back = safeNext(form.back ?? `/clients/${client.id}`);
   const parsed = validate(z.object({ value: clientFields[field] }), { value: form.value ?? '' });
   if (!parsed.ok) {
-    const data = { client, field, value: form.value ?? '', back, editing: true, errors: parsed.errors };
+    const data = { client, field, value: form.value ?? '', back, editing: true, errors: parsed.errors, ...inline(c, back) };
     return render(c, isPartial(c) ? 'clients/_field.njk' : 'clients/field.njk', data, 422);
   }
   const updated = await updateClientField(db, client.id, field, parsed.data.value as never, auditActor(c));
   if (isPartial(c)) {
-    return render(c, 'clients/_field.njk', { client: updated, field, value: updated[field] ?? '', back, editing: false, saved: true, errors: {} });
+    return render(c, 'clients/_field.njk', { client: updated, field, value: updated[field] ?? '', back, editing: false, saved: true, errors: {}, ...inline(c, back) });
   }
   flash(c, 'success', 'clients.inline_saved');
   return redirect(c, back);

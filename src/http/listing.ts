@@ -26,14 +26,13 @@ export function dateParam(value: string | undefined): string | null {
  * Used by views (`qs(filter, { page: 2 })`) so paging and sorting keep the filter.
  */
 export function queryString(params: Record<string, unknown>, overrides: Record<string, unknown> = {}): string {
-  const merged = { ...params, ...overrides };
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(merged)) {
+  // Built by hand with encodeURIComponent: list pages call this for every tag and pager link.
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries({ ...params, ...overrides })) {
     for (const v of Array.isArray(value) ? value : [value]) {
       if (v === undefined || v === null || v === '' || v === false) continue;
-      search.append(key, v === true ? '1' : String(v));
+      parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(v === true ? '1' : String(v))}`);
     }
   }
-  const s = search.toString();
-  return s ? `?${s}` : '';
+  return parts.length ? `?${parts.join('&')}` : '';
 }

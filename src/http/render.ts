@@ -15,6 +15,9 @@ export function createViews(options: { watch?: boolean } = {}): nunjucks.Environ
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR, { noCache: options.watch ?? false }), {
     autoescape: true,
     throwOnUndefined: false,
+    // Tags leave no blank lines behind: list pages repeat their rows' markup 50 times.
+    trimBlocks: true,
+    lstripBlocks: true,
   });
   return env;
 }
