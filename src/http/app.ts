@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { compress } from 'hono/compress';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
@@ -17,6 +16,7 @@ import { NotFoundError } from '../errors.ts';
 import { roleRoutes } from '../users/roles-routes.ts';
 import { userRoutes } from '../users/routes.ts';
 import { translator } from './i18n/index.ts';
+import { compressPages } from './middleware/compress.ts';
 import { requestContext } from './middleware/request.ts';
 import { loadSession, requireSignIn } from './middleware/session.ts';
 import { createViews, render } from './render.ts';
@@ -47,7 +47,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
       strictTransportSecurity: false,
     }),
   );
-  app.use(compress());
+  app.use(compressPages());
 
   // Static files and the health check need neither a session nor the database.
   app.get('/static/*', serveAsset);

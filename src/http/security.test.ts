@@ -75,6 +75,16 @@ describe('headers and limits', () => {
     }
   });
 
+  it('compresses pages for browsers that accept gzip, and says so in Vary', async () => {
+    const res = await admin.get('/roles', { 'Accept-Encoding': 'gzip, deflate' });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('vary')).toContain('Accept-Encoding');
+    expect(gunzipSync(Buffer.from(await res.arrayBuffer())).toString()).toContain('</html>');
+    const plain = await admin.get('/roles');
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await plain.text()).toContain('</html>');
+  });
+
   it('has no inline script or style in its pages', async () => {
     const html = await (await admin.get('/roles')).text();
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);

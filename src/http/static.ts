@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -19,6 +20,8 @@ const TYPES: Record<string, string> = {
 
 interface Asset {
   body: Uint8Array;
+  /** gzip of the body, made once at start (null when it would not be smaller). */
+  gzipped: Uint8Array | null;
   type: string;
   etag: string;
 }
@@ -29,7 +32,9 @@ function loadAssets(): Map<string, Asset> {
   const add = (urlPath: string, file: string) => {
     const body = readFileSync(file);
     const etag = createHash('sha256').update(body).digest('base64url').slice(0, 16);
-    assets.set(urlPath, { body, type: TYPES[path.extname(file)] ?? 'application/octet-stream', etag });
+    const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+    const gz = /^(text|image\/svg)/.test(type) ? gzipSync(body, { level: 9 }) : null;
+    assets.set(urlPath, { body, gzipped: gz && gz.length < body.length ? gz : null, type, etag });
   };
   const walk = (dir: string, prefix: string) => {
     for (const name of readdirSync(dir)) {
@@ -61,5 +66,10 @@ export function serveAsset(c: Context): Response {
   c.header('Cache-Control', c.req.query('v') ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
   if (c.req.header('If-None-Match') === etag) return c.body(null, 304);
   c.header('Content-Type', asset.type);
+  c.header('Vary', 'Accept-Encoding');
+  if (asset.gzipped && /\bgzip\b/.test(c.req.header('Accept-Encoding') ?? '')) {
+    c.header('Content-Encoding', 'gzip');
+    return c.body(asset.gzipped as Uint8Array<ArrayBuffer>);
+  }
   return c.body(asset.body as Uint8Array<ArrayBuffer>);
 }
