@@ -528,8 +528,8 @@ export async function seedDemo(db: Db, options: DemoOptions = {}): Promise<DemoC
     });
     return counts;
   });
-  // Fresh statistics for the planner: the embedded database has no autovacuum to gather them.
-  await db.execute(sql`analyze`);
+  // Fresh statistics and hint bits after a bulk load: the embedded database has no autovacuum to do it.
+  await db.execute(sql`vacuum analyze`);
   return result;
 }
 
