@@ -1,0 +1,136 @@
+/**
+ * The on-disk format of one store object:
+ *
+ *   magic "PSOB" (4) | version (1) | compression (1) | key id (4, big-endian) | nonce (12) | ciphertext | tag (16)
+ *
+ * The header is readable without a key (so reads can pick the key and the re-encryption loop can find
+ * old objects), and it is authenticated together with the object id as AES-256-GCM associated data:
+ * changing a header byte, or moving a file to another object's name, fails the tag check.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { StoreIntegrityError } from './errors.ts';
+import type { KeyRing, StoreKey } from './keys.ts';
+
+const MAGIC = Buffer.from('PSOB', 'ascii');
+/** Bumped when the layout changes; readers refuse versions they do not know. */
+export const FORMAT_VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+/** Magic, version, compression, key id, nonce. */
+export const HEADER_BYTES = MAGIC.length + 1 + 1 + 4 + NONCE_BYTES;
+/** Bytes an object adds to its (compressed) payload. */
+export const OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES;
+
+/** How the payload was compressed before encryption. */
+export enum Compression {
+  /** Stored as is: compression did not make it smaller (already compressed or random data). */
+  None = 0,
+  DeflateRaw = 1,
+}
+
+const deflateRaw = promisify(zlib.deflateRaw);
+const inflateRaw = promisify(zlib.inflateRaw) as (buf: Uint8Array, options: zlib.ZlibOptions) => Promise<Buffer>;
+
+/** The readable part of an object file. */
+export interface ObjectHeader {
+  version: number;
+  compression: Compression;
+  keyId: number;
+  nonce: Buffer;
+  /** The header bytes exactly as stored; they go into the associated data. */
+  raw: Buffer;
+}
+
+/** Compresses (when that helps) and encrypts `plain` for object `objectId` under `key`. */
+export async function sealObject(objectId: string, plain: Uint8Array, key: StoreKey): Promise<Buffer> {
+  // Compress before encrypting: ciphertext does not compress. Level 6 is zlib's speed/size balance.
+  const deflated = plain.length === 0 ? null : await deflateRaw(plain, { level: 6 });
+  const [compression, payload] =
+    deflated && deflated.length < plain.length ? [Compression.DeflateRaw, deflated] : [Compression.None, plain];
+  return encryptPayload(objectId, payload, compression, key);
+}
+
+/** Encrypts an already compressed payload; used by `sealObject` and to re-encrypt without recompressing. */
+export function encryptPayload(objectId: string, payload: Uint8Array, compression: Compression, key: StoreKey): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header.writeUInt8(FORMAT_VERSION, 4);
+  header.writeUInt8(compression, 5);
+  header.writeUInt32BE(key.id, 6);
+  // A fresh random nonce per write: GCM breaks completely if a nonce repeats under one key.
+  randomBytes(NONCE_BYTES).copy(header, 10);
+  const cipher = createCipheriv('aes-256-gcm', key.encryption, header.subarray(10), { authTagLength: TAG_BYTES });
+  cipher.setAAD(associatedData(header, objectId));
+  const body = Buffer.concat([cipher.update(payload), cipher.final()]);
+  return Buffer.concat([header, body, cipher.getAuthTag()]);
+}
+
+/** Parses and checks the header; throws `StoreIntegrityError` for anything not written by this format. */
+export function readHeader(objectId: string, file: Buffer): ObjectHeader {
+  if (file.length < HEADER_BYTES) throw new StoreIntegrityError(objectId, 'truncated');
+  if (!file.subarray(0, MAGIC.length).equals(MAGIC)) throw new StoreIntegrityError(objectId, 'bad_magic');
+  const version = file.readUInt8(4);
+  if (version !== FORMAT_VERSION) throw new StoreIntegrityError(objectId, 'unsupported_version', `version ${version}`);
+  const compression = file.readUInt8(5);
+  if (!(compression in Compression)) {
+    throw new StoreIntegrityError(objectId, 'unknown_compression', `codec ${compression}`);
+  }
+  return {
+    version,
+    compression,
+    keyId: file.readUInt32BE(6),
+    nonce: file.subarray(10, HEADER_BYTES),
+    raw: file.subarray(0, HEADER_BYTES),
+  };
+}
+
+/**
+ * Authenticates and decrypts a whole object file, returning the still-compressed payload.
+ * Nothing is returned unless the tag matched.
+ */
+export async function decryptPayload(
+  objectId: string,
+  file: Buffer,
+  keyRing: KeyRing,
+): Promise<{ header: ObjectHeader; payload: Buffer }> {
+  const header = readHeader(objectId, file);
+  if (file.length < OVERHEAD_BYTES) throw new StoreIntegrityError(objectId, 'truncated');
+  let key = keyRing.find(header.keyId);
+  // Another process may have added the key since we loaded the ring.
+  if (!key && (await keyRing.refresh())) key = keyRing.find(header.keyId);
+  if (!key) throw new StoreIntegrityError(objectId, 'unknown_key', `key id ${header.keyId}`);
+  const decipher = createDecipheriv('aes-256-gcm', key.encryption, header.nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(associatedData(header.raw, objectId));
+  decipher.setAuthTag(file.subarray(file.length - TAG_BYTES));
+  try {
+    const payload = Buffer.concat([decipher.update(file.subarray(HEADER_BYTES, file.length - TAG_BYTES)), decipher.final()]);
+    return { header, payload };
+  } catch {
+    throw new StoreIntegrityError(objectId, 'auth_failed');
+  }
+}
+
+/** Decrypts and decompresses an object file; output larger than `maxBytes` is refused, not produced. */
+export async function openObject(objectId: string, file: Buffer, keyRing: KeyRing, maxBytes: number): Promise<Buffer> {
+  const { header, payload } = await decryptPayload(objectId, file, keyRing);
+  if (header.compression === Compression.None) {
+    if (payload.length > maxBytes) throw new StoreIntegrityError(objectId, 'too_large');
+    return payload;
+  }
+  try {
+    // maxOutputLength makes zlib stop at the cap instead of inflating a bomb into memory.
+    return await inflateRaw(payload, { maxOutputLength: Math.max(1, maxBytes) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new StoreIntegrityError(objectId, 'too_large', `expands past ${maxBytes} bytes`);
+    }
+    throw new StoreIntegrityError(objectId, 'corrupt_compression');
+  }
+}
+
+function associatedData(header: Buffer, objectId: string): Buffer {
+  // The header has a fixed length, so header ‖ id is unambiguous.
+  return Buffer.concat([header, Buffer.from(objectId, 'utf8')]);
+}

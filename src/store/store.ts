@@ -1,0 +1,413 @@
+/**
+ * The storage folder for message bodies and attachments: one encrypted, compressed file per object,
+ * written atomically, under fan-out folders `ab/cd/<id>`. Postgres holds what refers to them.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { StoreFolderError, StoreIntegrityError, StoreNotFoundError, StoreTooLargeError } from './errors.ts';
+import { decryptPayload, encryptPayload, HEADER_BYTES, OVERHEAD_BYTES, openObject, readHeader, sealObject } from './format.ts';
+import { fsyncDir } from './fsutil.ts';
+import type { KeyRing } from './keys.ts';
+
+/** Name of the file that marks a folder as a Posel store. */
+export const MARKER_FILE = 'posel-store.json';
+const MARKER_FORMAT = 'posel-store';
+const MARKER_VERSION = 1;
+/** Default cap on an object's size after decompression. */
+export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+/** Default age below which the sweeper leaves files alone (their row may not be committed yet). */
+export const DEFAULT_SWEEP_GRACE_MS = 60 * 60 * 1000;
+
+/**
+ * Object ids: lower case only, because macOS and Windows folders are case-insensitive and `Ab` and `ab`
+ * would be one file there; no dots, so an id can never look like a temp file or climb out of the folder.
+ */
+const ID_PATTERN = /^[a-z0-9_-]{1,128}$/;
+/** Content-addressed blobs get this prefix; `put` refuses it, so a chosen id cannot shadow a blob. */
+const BLOB_PREFIX = 'blob_';
+const FANOUT_DIR = /^[0-9a-f]{2}$/;
+const TEMP_SUFFIX = '.tmp';
+/** Entries a freshly formatted or mounted volume may hold; they do not make a folder "not empty". */
+const IGNORED_IN_EMPTY_FOLDER = new Set(['lost+found', '.DS_Store']);
+
+export interface StoreOptions {
+  /** The storage folder; created when missing. Keep the key file outside it. */
+  dir: string;
+  keyRing: KeyRing;
+  /** The store id the database recorded; when given, any other folder is refused. */
+  expectStoreId?: string;
+  /** Largest object, in bytes after decompression, that `put` accepts and `get` returns. */
+  maxObjectBytes?: number;
+}
+
+export interface SweepOptions {
+  /** Files younger than this are kept; covers a blob written but whose row is not committed yet. */
+  graceMs?: number;
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+export interface SweepResult {
+  /** Objects asked about. */
+  checked: number;
+  /** Objects removed because nothing referenced them. */
+  deleted: number;
+  /** Temp files removed that a crashed write left behind. */
+  tempFilesRemoved: number;
+}
+
+interface Marker {
+  format: typeof MARKER_FORMAT;
+  version: number;
+  storeId: string;
+  created: string;
+  keyCheck: string;
+}
+
+/**
+ * Opens the storage folder, initialising an empty one. Refuses a folder that holds other files, a store
+ * other than `expectStoreId`, and a store whose key ring is not `keyRing`, so a wrong path or a wrong key
+ * fails at startup instead of on the first read.
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const dir = path.resolve(options.dir);
+  const maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  if (!Number.isSafeInteger(maxObjectBytes) || maxObjectBytes < 1) throw new RangeError('maxObjectBytes must be a positive whole number');
+  await mkdir(dir, { recursive: true });
+  const info = await stat(dir);
+  if (!info.isDirectory()) throw new StoreFolderError('not_a_directory', `The storage folder ${dir} is not a folder.`);
+
+  let marker = await readMarker(dir);
+  if (!marker) {
+    const entries = (await readdir(dir)).filter((name) => !IGNORED_IN_EMPTY_FOLDER.has(name) && !isMarkerTemp(name));
+    if (entries.length > 0) {
+      throw new StoreFolderError(
+        'not_a_store',
+        `The storage folder ${dir} is not empty and has no ${MARKER_FILE}, so it is not a Posel store. Point Posel at its own storage folder, or at an empty one.`,
+      );
+    }
+    if (options.expectStoreId) {
+      throw new StoreFolderError(
+        'missing_store',
+        `The storage folder ${dir} is empty, but the database expects store ${options.expectStoreId}. Is the right volume mounted?`,
+      );
+    }
+    marker = await createMarker(dir, options.keyRing);
+  }
+  if (options.expectStoreId && marker.storeId !== options.expectStoreId) {
+    throw new StoreFolderError(
+      'store_mismatch',
+      `The storage folder ${dir} holds store ${marker.storeId}, but the database expects store ${options.expectStoreId}. Check the storage folder setting.`,
+    );
+  }
+  if (marker.keyCheck !== options.keyRing.folderCheck(marker.storeId)) {
+    throw new StoreFolderError(
+      'wrong_keys',
+      `The store keys do not belong to the storage folder ${dir} (store ${marker.storeId}). Check the key file or master key.`,
+    );
+  }
+  return new Store(dir, marker.storeId, options.keyRing, maxObjectBytes);
+}
+
+/** An open storage folder. Create it with `openStore`. */
+export class Store {
+  /** In-flight `putBlob` writes by id, so concurrent calls with the same bytes write once. */
+  readonly #pendingBlobs = new Map<string, Promise<void>>();
+
+  /** @internal use `openStore` */
+  constructor(
+    readonly dir: string,
+    /** Random id from the folder marker; the database records it and passes it back as `expectStoreId`. */
+    readonly storeId: string,
+    private readonly keyRing: KeyRing,
+    /** Cap on an object's size after decompression. */
+    readonly maxObjectBytes: number,
+  ) {}
+
+  /** Stores `bytes` under `id`, replacing what was there, atomically. */
+  async put(id: string, bytes: Uint8Array | string): Promise<void> {
+    checkId(id);
+    if (id.startsWith(BLOB_PREFIX)) throw new TypeError(`Store ids starting with "${BLOB_PREFIX}" are reserved for putBlob.`);
+    await this.#write(id, toBytes(bytes));
+  }
+
+  /**
+   * Stores content once, named by its keyed hash, and returns that id; the same bytes give the same id
+   * and are written only the first time. The name reveals nothing about the content without the key.
+   */
+  async putBlob(bytes: Uint8Array | string): Promise<string> {
+    const data = toBytes(bytes);
+    const id = BLOB_PREFIX + this.keyRing.blobName(data);
+    const pending = this.#pendingBlobs.get(id);
+    if (pending) {
+      await pending;
+      return id;
+    }
+    const work = (async () => {
+      const file = this.#pathOf(id);
+      try {
+        // Fresh mtime: the sweeper's grace period then protects a blob that was just referenced again.
+        const now = new Date();
+        await utimes(file, now, now);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await this.#write(id, data);
+      }
+    })();
+    this.#pendingBlobs.set(id, work);
+    try {
+      await work;
+    } finally {
+      this.#pendingBlobs.delete(id);
+    }
+    return id;
+  }
+
+  /** The bytes stored under `id`. Throws `StoreNotFoundError`, or `StoreIntegrityError` for anything altered. */
+  async get(id: string): Promise<Buffer> {
+    checkId(id);
+    return openObject(id, await this.#readFile(id), this.keyRing, this.maxObjectBytes);
+  }
+
+  /** Whether a file exists for `id` (without reading or checking it). */
+  async has(id: string): Promise<boolean> {
+    checkId(id);
+    try {
+      return (await stat(this.#pathOf(id))).isFile();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /** Removes the object; returns false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    checkId(id);
+    const file = this.#pathOf(id);
+    try {
+      await unlink(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+    await fsyncDir(path.dirname(file));
+    return true;
+  }
+
+  /** The id of the key an object is encrypted with, read from its header (not authenticated by itself). */
+  async keyIdOf(id: string): Promise<number> {
+    checkId(id);
+    let handle;
+    try {
+      handle = await open(this.#pathOf(id), 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreNotFoundError(id);
+      throw error;
+    }
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
+      return readHeader(id, buffer.subarray(0, bytesRead)).keyId;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Rewrites one object under the newest key (authenticating it first; the compressed payload is
+   * reused). Returns false when it already used the newest key.
+   */
+  async reencrypt(id: string): Promise<boolean> {
+    checkId(id);
+    const newest = this.keyRing.newest;
+    const { header, payload } = await decryptPayload(id, await this.#readFile(id), this.keyRing);
+    if (header.keyId === newest.id) return false;
+    await this.#replace(id, encryptPayload(id, payload, header.compression, newest));
+    return true;
+  }
+
+  /** Every object id in the folder, in no particular order. */
+  async *ids(): AsyncGenerator<string> {
+    for (const { name } of await this.#walk()) {
+      if (ID_PATTERN.test(name)) yield name;
+    }
+  }
+
+  /**
+   * Removes objects nothing refers to. `isReferenced` asks the database; files younger than the grace
+   * period are skipped, because their row may still be in an open transaction. A `putBlob` that reuses
+   * a blob refreshes its age, so the race with this sweep is limited to a blob re-used in the instant
+   * between the last age check and the removal.
+   */
+  async deleteUnreferenced(isReferenced: (id: string) => Promise<boolean>, options: SweepOptions = {}): Promise<SweepResult> {
+    const graceMs = options.graceMs ?? DEFAULT_SWEEP_GRACE_MS;
+    const now = options.now ?? Date.now;
+    const result: SweepResult = { checked: 0, deleted: 0, tempFilesRemoved: 0 };
+    const isOld = async (file: string) => {
+      try {
+        return now() - (await stat(file)).mtimeMs >= graceMs;
+      } catch {
+        return false; // gone meanwhile
+      }
+    };
+    for (const { name, file } of await this.#walk()) {
+      if (name.endsWith(TEMP_SUFFIX)) {
+        // A temp file this old belongs to a write that crashed; a live write finishes in seconds.
+        if ((await isOld(file)) && (await unlink(file).then(() => true, () => false))) result.tempFilesRemoved++;
+        continue;
+      }
+      if (!ID_PATTERN.test(name) || !(await isOld(file))) continue;
+      result.checked++;
+      if (await isReferenced(name)) continue;
+      if (!(await isOld(file))) continue; // re-used by putBlob while we asked
+      if (await this.delete(name)) result.deleted++;
+    }
+    return result;
+  }
+
+  async #write(id: string, bytes: Buffer): Promise<void> {
+    if (bytes.length > this.maxObjectBytes) {
+      throw new StoreTooLargeError(`Object ${id} has ${bytes.length} bytes; the store accepts at most ${this.maxObjectBytes}.`);
+    }
+    await this.#replace(id, await sealObject(id, bytes, this.keyRing.newest));
+  }
+
+  /** Temp file in the same folder, fsync, rename, fsync the folder: readers see the old file or the new, never half. */
+  async #replace(id: string, contents: Buffer): Promise<void> {
+    const file = this.#pathOf(id);
+    const dir = path.dirname(file);
+    const created = await mkdir(dir, { recursive: true });
+    if (created) {
+      // New fan-out folders must be durable too, or a crash could lose the entry of the folder holding the file.
+      const topmost = path.dirname(created);
+      for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+        await fsyncDir(parent);
+        if (parent === topmost || parent === this.dir) break;
+      }
+    }
+    const temp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      try {
+        await handle.writeFile(contents);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+    } catch (error) {
+      await unlink(temp).catch(() => {});
+      throw error;
+    }
+    await fsyncDir(dir);
+  }
+
+  async #readFile(id: string): Promise<Buffer> {
+    const file = this.#pathOf(id);
+    let handle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StoreNotFoundError(id);
+      throw error;
+    }
+    try {
+      // Refuse before reading: no valid object is larger than the cap plus the format's overhead.
+      const { size } = await handle.stat();
+      if (size > this.maxObjectBytes + OVERHEAD_BYTES) throw new StoreIntegrityError(id, 'too_large', `file has ${size} bytes`);
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #pathOf(id: string): string {
+    // Fan out by a hash of the id, so ids of any shape spread evenly over 65,536 folders.
+    const hash = createHash('sha256').update(id).digest('hex');
+    return path.join(this.dir, hash.slice(0, 2), hash.slice(2, 4), id);
+  }
+
+  async #walk(): Promise<{ name: string; file: string }[]> {
+    const out: { name: string; file: string }[] = [];
+    for (const first of await readdir(this.dir)) {
+      if (!FANOUT_DIR.test(first)) continue;
+      for (const second of await readdir(path.join(this.dir, first)).catch(() => [])) {
+        if (!FANOUT_DIR.test(second)) continue;
+        const folder = path.join(this.dir, first, second);
+        for (const name of await readdir(folder).catch(() => [])) out.push({ name, file: path.join(folder, name) });
+      }
+    }
+    return out;
+  }
+}
+
+function checkId(id: string): void {
+  if (!ID_PATTERN.test(id)) throw new TypeError(`Invalid store id ${JSON.stringify(id)}: use 1–128 of a-z, 0-9, _ and -.`);
+}
+
+function toBytes(bytes: Uint8Array | string): Buffer {
+  if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8');
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function isMarkerTemp(name: string): boolean {
+  return name.startsWith(`${MARKER_FILE}.`) && name.endsWith(TEMP_SUFFIX);
+}
+
+async function readMarker(dir: string): Promise<Marker | null> {
+  const file = path.join(dir, MARKER_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  let marker: Partial<Marker>;
+  try {
+    marker = JSON.parse(text) as Partial<Marker>;
+  } catch {
+    throw new StoreFolderError('bad_marker', `${file} is not valid JSON.`);
+  }
+  if (marker?.format !== MARKER_FORMAT || typeof marker.storeId !== 'string' || typeof marker.keyCheck !== 'string') {
+    throw new StoreFolderError('bad_marker', `${file} is not a Posel store marker.`);
+  }
+  if (marker.version !== MARKER_VERSION) {
+    throw new StoreFolderError(
+      'bad_marker',
+      `The storage folder ${dir} has format version ${marker.version}; this Posel reads version ${MARKER_VERSION}.`,
+    );
+  }
+  return marker as Marker;
+}
+
+async function createMarker(dir: string, keyRing: KeyRing): Promise<Marker> {
+  const storeId = randomUUID();
+  const marker: Marker = {
+    format: MARKER_FORMAT,
+    version: MARKER_VERSION,
+    storeId,
+    created: new Date().toISOString(),
+    keyCheck: keyRing.folderCheck(storeId),
+  };
+  const file = path.join(dir, MARKER_FILE);
+  const temp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(marker, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    // link, unlike rename, never replaces: when two processes initialise at once, the first marker wins.
+    await link(temp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  await fsyncDir(dir);
+  return (await readMarker(dir))!;
+}
