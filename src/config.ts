@@ -37,6 +37,19 @@ export const CONFIG_KEYS = {
     default: undefined,
     describe: 'A PostgreSQL server to use instead of the embedded database (postgres://…).',
   },
+  STORAGE_DIR: {
+    schema: z.string().min(1).optional(),
+    default: undefined,
+    describe: 'Storage folder for message bodies and attachments (encrypted); default DATA_DIR/store.',
+  },
+  MASTER_KEY: {
+    schema: z
+      .string()
+      .regex(/^(\d+:)?[A-Za-z0-9+/]{43}=(,\d+:[A-Za-z0-9+/]{43}=)*$/, { message: 'expected a base64 32-byte key, or id:key,id:key' })
+      .optional(),
+    default: undefined,
+    describe: 'Store encryption key(s) from the environment instead of the key file DATA_DIR/keys.json.',
+  },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -111,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   }
   const config = out as Config;
   config.DATA_DIR = path.resolve(config.DATA_DIR);
+  config.STORAGE_DIR = path.resolve(config.STORAGE_DIR ?? path.join(config.DATA_DIR, 'store'));
   return config;
 }
 

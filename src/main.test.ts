@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,16 @@ describe('the server process', () => {
     expect(await run.exited).toBe(1);
     expect(run.output().trim()).toBe('Invalid configuration: PORT="abc": expected a whole number');
   }, 30_000);
+});
+
+describe('the storage folder at start-up', () => {
+  it('refuses a folder that is not a Posel store with a clear message', async () => {
+    const foreign = mkdtempSync(path.join(os.tmpdir(), 'posel-foreign-'));
+    writeFileSync(path.join(foreign, 'dokument.txt'), 'someone else’s files');
+    const run = start({ DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'posel-main-')), STORAGE_DIR: foreign, PORT: String(await freePort()) });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/The storage folder .* is not empty and has no posel-store\.json, so it is not a Posel store/);
+  }, 60_000);
 });
 
 describe('npm run audit:verify', () => {

@@ -9,6 +9,8 @@ import { DataDirBusyError } from './db/lock.ts';
 import { openDatabase } from './db/open.ts';
 import { createApp } from './http/app.ts';
 import { importsSettled } from './import/jobs.ts';
+import { StoreError } from './store/errors.ts';
+import { openConfiguredStore } from './store/open.ts';
 import { sessionPolicy } from './http/middleware/session.ts';
 
 async function main() {
@@ -36,6 +38,16 @@ async function main() {
     process.exit(1);
   }
   const { database, release } = opened;
+
+  try {
+    await openConfiguredStore(config, database.db);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    console.error(error.message);
+    await database.close().catch(() => {});
+    release();
+    process.exit(1);
+  }
 
   const app = createApp({ config, database, logger }, { watchViews: process.env.NODE_ENV === 'development' });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });

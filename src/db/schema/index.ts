@@ -4,3 +4,4 @@ export * from './clients.ts';
 export * from './orders.ts';
 export * from './contracts.ts';
 export * from './activities.ts';
+export * from './settings.ts';
