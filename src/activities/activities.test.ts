@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activities, auditLog, clients, users } from '../db/schema/index.ts';
-import { ADMIN, addUser, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { ADMIN, addUser, createAdminApp, createTestApp, signIn, type TestClient } from '../test-support/harness.ts';
 import { listClientActivities } from './queries.ts';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
@@ -40,9 +40,7 @@ async function create(client: TestClient, overrides: Record<string, string | str
 }
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
   adminId = (await t.db.select().from(users).where(eq(users.email, ADMIN.email)))[0]!.id;
   staffId = await addUser(t.database, 'staff', 'petr@firma.cz', 'Heslo referenta 2026');
   await t.db.update(users).set({ name: 'Petr Referent' }).where(eq(users.id, staffId));

@@ -1,14 +1,12 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, setUpAdmin, SYSTEM, type TestClient } from '../test-support/harness.ts';
+import { createAdminApp, createTestApp, SYSTEM, type TestClient } from '../test-support/harness.ts';
 import { listAudit, recordAudit, verifyAuditChain } from './queries.ts';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
 let admin: TestClient;
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
 });
 afterAll(() => t.close());
 

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, clients, listMembers, marketingLists } from '../db/schema/index.ts';
-import { addUser, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { addUser, createAdminApp, createTestApp, signIn, type TestClient } from '../test-support/harness.ts';
 import { isValidIco } from './form.ts';
 import { prefixTsQuery } from './queries.ts';
 
@@ -16,9 +16,7 @@ const seed = [
 ];
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
   await t.db.insert(clients).values(seed);
 });
 afterAll(() => t.close());

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, clients, contracts } from '../db/schema/index.ts';
 import { addDays, todayIn } from '../orders/fields.ts';
-import { addUser, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { addUser, createAdminApp, createTestApp, signIn, type TestClient } from '../test-support/harness.ts';
 import { listClientContracts } from './queries.ts';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
@@ -12,9 +12,7 @@ let kral: number;
 const today = todayIn('Europe/Prague');
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
   const rows = await t.db
     .insert(clients)
     .values([

@@ -2,14 +2,12 @@ import { gunzipSync } from 'node:zlib';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, users } from '../db/schema/index.ts';
-import { ADMIN, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { ADMIN, createAdminApp, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
 let admin: TestClient;
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
 });
 afterAll(() => t.close());
 

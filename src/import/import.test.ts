@@ -5,7 +5,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../db/client.ts';
 import { clients } from '../db/schema/index.ts';
-import { addUser, createTestApp, setUpAdmin, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
+import { addUser, createAdminApp, createTestApp, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
 import { guessMapping, icoChecksumOk, normalizeIco } from './fields.ts';
 import { IMPORT_MAX_BYTES, importsSettled } from './jobs.ts';
 import { runImport } from './service.ts';
@@ -15,9 +15,7 @@ let t: Awaited<ReturnType<typeof createTestApp>>;
 let admin: TestClient;
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
 });
 afterAll(async () => {
   await importsSettled();

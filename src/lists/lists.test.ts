@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../db/client.ts';
 import { auditLog, clients, listMembers, marketingLists } from '../db/schema/index.ts';
-import { SYSTEM, addUser, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { SYSTEM, addUser, createAdminApp, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
 import { listAllLists, listClientLists } from './queries.ts';
 import { addClientsToList } from './service.ts';
 
@@ -41,9 +41,7 @@ const memberIds = async (listId: number) =>
   (await t.db.select({ id: listMembers.clientId }).from(listMembers).where(eq(listMembers.listId, listId))).map((r) => r.id).sort((a, b) => a - b);
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
   const rows = await t.db
     .insert(clients)
     .values([

@@ -1,7 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, clients, orderItems, orders } from '../db/schema/index.ts';
-import { addUser, createTestApp, setUpAdmin, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
+import { addUser, createAdminApp, createTestApp, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
 import { getOrderWithItems, listClientOrders } from './queries.ts';
 import { createOrder } from './service.ts';
 
@@ -11,9 +11,7 @@ let novak: number; // Novák a syn s.r.o., IČO 12345678
 let svoboda: number; // Svobodová Eva, e-mail eva@svobodova.cz
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
   const rows = await t.db
     .insert(clients)
     .values([

@@ -106,6 +106,14 @@ export class TestClient {
   }
 }
 
+/** A fresh app whose first-run set-up is done, with a client signed in as ADMIN. */
+export async function createAdminApp(overrides: Partial<Config> = {}) {
+  const t = await createTestApp(overrides);
+  const admin = t.client();
+  await setUpAdmin(admin);
+  return [t, admin] as const;
+}
+
 /** Completes first-run set-up as ADMIN; the client is then signed in. */
 export async function setUpAdmin(client: TestClient) {
   const res = await client.post('/setup', { name: ADMIN.name, email: ADMIN.email, password: ADMIN.password, password2: ADMIN.password });

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, rolePermissions, roles, sessions, users } from '../db/schema/index.ts';
-import { ADMIN, addUser, createTestApp, setUpAdmin, signIn, type TestClient } from '../test-support/harness.ts';
+import { ADMIN, addUser, createAdminApp, createTestApp, signIn, type TestClient } from '../test-support/harness.ts';
 
 let t: Awaited<ReturnType<typeof createTestApp>>;
 let admin: TestClient;
@@ -9,9 +9,7 @@ const roleId = async (key: string) => (await t.db.select().from(roles).where(eq(
 const userByEmail = async (email: string) => (await t.db.select().from(users).where(eq(users.email, email)))[0];
 
 beforeAll(async () => {
-  t = await createTestApp();
-  admin = t.client();
-  await setUpAdmin(admin);
+  [t, admin] = await createAdminApp();
 });
 afterAll(() => t.close());
 
