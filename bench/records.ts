@@ -19,6 +19,8 @@
  * Env: BENCH_DATABASE_URL, BENCH_CLIENTS (100000), BENCH_ORDERS (300000), BENCH_IMPORT_ROWS (100000),
  * BENCH_RUNS (200), BENCH_HTTP_SECONDS (10).
  */
+import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
+import { openStore } from '../src/store/store.ts';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -189,7 +191,8 @@ async function main() {
 
     // 3. (c) HTTP under 20 connections.
     const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: tmp, DATABASE_URL: url.toString() });
-    const app = createApp({ config, database: server, logger: pino({ level: 'silent' }) });
+    const store = await openStore({ dir: config.STORAGE_DIR!, keyRing: await openKeyRing({ masterKey: generateMasterKey() }) });
+    const app = createApp({ config, database: server, store, logger: pino({ level: 'silent' }) });
     // Server time: from the moment the app gets a request to the moment its response is ready (what the
     // 30 ms target is about); the load generator runs in a worker thread so it does not share the event loop.
     let serverTimes: number[] | null = null;

@@ -80,6 +80,11 @@ export const CONFIG_KEYS = {
     default: 'false',
     describe: 'Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of Posel.',
   },
+  ATTACHMENTS_MAX_MB: {
+    schema: int(1, 1024),
+    default: '25',
+    describe: 'Largest total size of one message\'s attachments, in MB (the composer shows it live).',
+  },
   BODY_LIMIT_KB: {
     schema: int(16, 1024 * 1024),
     default: '2048',

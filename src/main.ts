@@ -39,8 +39,9 @@ async function main() {
   }
   const { database, release } = opened;
 
+  let store;
   try {
-    await openConfiguredStore(config, database.db);
+    store = await openConfiguredStore(config, database.db);
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     console.error(error.message);
@@ -49,7 +50,7 @@ async function main() {
     process.exit(1);
   }
 
-  const app = createApp({ config, database, logger }, { watchViews: process.env.NODE_ENV === 'development' });
+  const app = createApp({ config, database, store, logger }, { watchViews: process.env.NODE_ENV === 'development' });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   server.on('error', async (error: NodeJS.ErrnoException) => {
     console.error(

@@ -34,11 +34,13 @@ export function isPartial(c: Context<AppEnv>): boolean {
 
 const NAV: { href: string; key: string; permission?: Permission }[] = [
   { href: '/', key: 'nav.home' },
+  { href: '/messages', key: 'nav.messages', permission: 'messages.view' },
   { href: '/clients', key: 'nav.clients', permission: 'clients.view' },
   { href: '/orders', key: 'nav.orders', permission: 'orders.view' },
   { href: '/contracts', key: 'nav.contracts', permission: 'contracts.view' },
   { href: '/activities', key: 'nav.activities', permission: 'activities.view' },
   { href: '/lists', key: 'nav.lists', permission: 'clients.view' },
+  { href: '/templates', key: 'nav.templates', permission: 'templates.manage' },
   { href: '/users', key: 'nav.users', permission: 'users.manage' },
   { href: '/roles', key: 'nav.roles', permission: 'users.manage' },
   { href: '/audit', key: 'nav.audit', permission: 'audit.view' },

@@ -45,6 +45,9 @@ function loadAssets(): Map<string, Asset> {
   };
   walk(PUBLIC_DIR, '');
   add('vendor/htmx.min.js', require.resolve('htmx.org/dist/htmx.min.js'));
+  // Trix (rich text) is loaded only by the pages that edit a message or template body.
+  add('vendor/trix.umd.min.js', require.resolve('trix/dist/trix.umd.min.js'));
+  add('vendor/trix.css', require.resolve('trix/dist/trix.css'));
   return assets;
 }
 

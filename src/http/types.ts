@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { SessionUser } from '../auth/session.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { Store } from '../store/store.ts';
 import type { Locale, Translate } from './i18n/index.ts';
 
 /** What the app is built from (src/main.ts wires the real ones; tests wire their own). */
 export interface AppDeps {
   config: Config;
   database: Database;
+  /** The encrypted blob store for message bodies and attachments. */
+  store: Store;
   logger: Logger;
 }
 

@@ -11,6 +11,8 @@ import type { AuditActor } from '../audit/queries.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { openPglite, openPostgres, type Database } from '../db/client.ts';
 import { createApp } from '../http/app.ts';
+import { generateMasterKey, openKeyRing } from '../store/keys.ts';
+import { openStore } from '../store/store.ts';
 import { listRoles } from '../users/roles.ts';
 import { createUser } from '../users/service.ts';
 
@@ -50,12 +52,14 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 export async function createTestApp(overrides: Partial<Config> = {}, database?: Database) {
   const created = database ? { database, drop: async () => {} } : await createTestDatabase();
   const config = testConfig(overrides);
-  const app = createApp({ config, database: created.database, logger: pino({ level: 'silent' }) });
+  const store = await openStore({ dir: config.STORAGE_DIR!, keyRing: await openKeyRing({ masterKey: generateMasterKey() }) });
+  const app = createApp({ config, database: created.database, store, logger: pino({ level: 'silent' }) });
   return {
     app,
     config,
     database: created.database,
     db: created.database.db,
+    store,
     close: created.drop,
     client: (origin = 'http://localhost') => new TestClient(app, origin),
   };

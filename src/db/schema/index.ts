@@ -5,3 +5,5 @@ export * from './orders.ts';
 export * from './contracts.ts';
 export * from './activities.ts';
 export * from './settings.ts';
+export * from './templates.ts';
+export * from './messages.ts';

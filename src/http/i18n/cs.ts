@@ -8,6 +8,8 @@ export const cs = {
   'nav.contracts': 'Smlouvy',
   'nav.activities': 'Aktivity',
   'nav.lists': 'Seznamy',
+  'nav.messages': 'Komunikace',
+  'nav.templates': 'Šablony',
   'tab.communication': 'Komunikace',
   'communication.empty': 'Zatím žádná komunikace. Zprávy k tomuto záznamu se zde zobrazí, jakmile budou vytvořeny.',
   'nav.users': 'Uživatelé',

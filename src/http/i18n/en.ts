@@ -10,6 +10,8 @@ export const en: Record<keyof typeof cs, string> = {
   'nav.contracts': 'Contracts',
   'nav.activities': 'Activities',
   'nav.lists': 'Lists',
+  'nav.messages': 'Communication',
+  'nav.templates': 'Templates',
   'tab.communication': 'Communication',
   'communication.empty': 'No communication yet. Messages about this record will show here once they are created.',
   'nav.users': 'Users',
