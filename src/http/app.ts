@@ -10,6 +10,9 @@ import { contractsRoutes } from '../contracts/routes.ts';
 import { importRoutes } from '../import/routes.ts';
 import { listsRoutes } from '../lists/routes.ts';
 import { ordersRoutes } from '../orders/routes.ts';
+import { attachmentsRoutes } from '../messages/attachments-routes.ts';
+import { messagesRoutes } from '../messages/routes.ts';
+import { templatesRoutes } from '../templates/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { isConnectionError } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
@@ -60,7 +63,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   // Unsafe methods: same origin only (Origin / Sec-Fetch-Site), bounded body.
   app.use(csrf());
   // Upload routes set their own, larger limit (with a clear message); everything else gets this one.
-  const uploadRoute = /^\/(clients\/import|lists\/\d+\/import)(\/|$)/;
+  const uploadRoute = /^\/(clients\/import|lists\/\d+\/import|attachments|messages\/(new|\d+\/edit)|templates\/(new|\d+\/edit))(\/|$)/;
   const formLimit = bodyLimit({
     maxSize: deps.config.BODY_LIMIT_KB * 1024,
     onError: (c) => {
@@ -83,6 +86,9 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/users', userRoutes);
   app.route('/roles', roleRoutes);
   app.route('/audit', auditRoutes);
+  app.route('/attachments', attachmentsRoutes);
+  app.route('/messages', messagesRoutes);
+  app.route('/templates', templatesRoutes);
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
 
