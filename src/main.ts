@@ -11,6 +11,7 @@ import { createApp } from './http/app.ts';
 import { importsSettled } from './import/jobs.ts';
 import { StoreError } from './store/errors.ts';
 import { openConfiguredStore } from './store/open.ts';
+import { startStoreSweeper } from './store/sweep.ts';
 import { sessionPolicy } from './http/middleware/session.ts';
 
 async function main() {
@@ -74,6 +75,7 @@ async function main() {
     sweepSessions(database.db, sessionPolicy(config)).catch((err) => logger.warn({ err }, 'session sweep failed'));
   }, 15 * 60_000);
   sweeper.unref();
+  const stopStoreSweeper = startStoreSweeper(database.db, store, logger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -81,6 +83,7 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     clearInterval(sweeper);
+    stopStoreSweeper();
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));

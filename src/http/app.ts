@@ -16,6 +16,9 @@ import { templatesRoutes } from '../templates/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { isConnectionError } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
+import { recordAudit } from '../audit/queries.ts';
+import { StoreIntegrityError, StoreNotFoundError } from '../store/errors.ts';
+import { auditActor } from './middleware/request.ts';
 import { roleRoutes } from '../users/roles-routes.ts';
 import { userRoutes } from '../users/routes.ts';
 import { translator } from './i18n/index.ts';
@@ -92,8 +95,20 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
 
-  app.onError((error, c) => {
+  app.onError(async (error, c) => {
     if (error instanceof NotFoundError) return errorPage(c, 404, 'error.404.title', 'error.404.text');
+    if (error instanceof StoreIntegrityError || error instanceof StoreNotFoundError) {
+      // Fail closed, loudly: the user sees that the stored file is damaged or missing, the log says which.
+      c.get('log')?.error({ err: error }, 'store object unreadable');
+      await recordAudit(deps.database.db, auditActor(c), {
+        action: 'store.unreadable',
+        objectType: 'blob',
+        objectId: error.objectId,
+        summary: `${c.req.method} ${c.req.path}: ${error instanceof StoreIntegrityError ? error.reason : 'missing'}`,
+        result: 'failed',
+      }).catch((err) => c.get('log')?.error({ err }, 'audit of a store failure failed'));
+      return errorPage(c, 500, 'error.store.title', 'error.store.text');
+    }
     if (error instanceof HTTPException) {
       if (error.status === 403) return errorPage(c, 403, 'error.403.title', 'error.csrf.text');
       if (error.status === 413) return errorPage(c, 413, 'error.413.title', 'error.413.text');

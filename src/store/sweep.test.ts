@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { messages, templateAttachments, templates } from '../db/schema/index.ts';
+import { createTestApp } from '../test-support/harness.ts';
+import { sweepStore } from './sweep.ts';
+
+describe('store sweep against the database', () => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('removes only blobs no message, message attachment or template attachment uses', async () => {
+    const body = await t.store.putBlob('<p>Dobrý den</p>');
+    const templateFile = await t.store.putBlob(Buffer.alloc(1000, 7));
+    const orphan = await t.store.putBlob('nikdo mě nepoužívá');
+    await t.db.insert(messages).values({ messageIdHeader: '<sweep-1@posel.invalid>', bodyBlob: body, search: sql`''::tsvector` });
+    const [template] = await t.db.insert(templates).values({ name: 'Faktura', purpose: 'order' }).returning();
+    await t.db.insert(templateAttachments).values({
+      templateId: template!.id,
+      blobId: templateFile,
+      filename: 'obchodni-podminky.pdf',
+      contentType: 'application/pdf',
+      sizeBytes: 1000,
+    });
+
+    const result = await sweepStore(t.db, t.store, { graceMs: 0 });
+
+    expect(result.deleted).toBe(1);
+    expect(await t.store.has(orphan)).toBe(false);
+    expect(await t.store.has(body)).toBe(true);
+    expect(await t.store.has(templateFile)).toBe(true);
+  });
+
+  it('keeps a fresh unreferenced blob during the grace period (its row may not be committed yet)', async () => {
+    const fresh = await t.store.putBlob('právě nahráno');
+    const result = await sweepStore(t.db, t.store);
+    expect(result.deleted).toBe(0);
+    expect(await t.store.has(fresh)).toBe(true);
+  });
+});
