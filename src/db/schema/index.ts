@@ -7,3 +7,4 @@ export * from './activities.ts';
 export * from './settings.ts';
 export * from './templates.ts';
 export * from './messages.ts';
+export * from './sending.ts';

@@ -4,6 +4,7 @@ import { activities } from './activities.ts';
 import { clients, marketingLists } from './clients.ts';
 import { contracts } from './contracts.ts';
 import { orders } from './orders.ts';
+import { smtpAccounts } from './sending.ts';
 import { templates } from './templates.ts';
 import { tsvector } from './types.ts';
 import { users } from './users.ts';
@@ -67,6 +68,21 @@ export const messages = pgTable(
     sendAt: timestamp('send_at', { withTimezone: true }),
     sentAt: timestamp('sent_at', { withTimezone: true }),
     search: tsvector('search').notNull(),
+    /** The SMTP account to send through (null: the default account, or the test mailbox when none). */
+    accountId: integer('account_id').references(() => smtpAccounts.id, { onDelete: 'set null' }),
+    /** Who asked to send it, and when. */
+    queuedBy: integer('queued_by').references(() => users.id, { onDelete: 'set null' }),
+    queuedAt: timestamp('queued_at', { withTimezone: true }),
+    /** "Do not send after": past it a waiting message fails instead of going out late. */
+    notAfter: timestamp('not_after', { withTimezone: true }),
+    /** Temporary failures are retried with backoff until this time, then the message fails. */
+    giveUpAt: timestamp('give_up_at', { withTimezone: true }),
+    /** The sender instance holding it in `sending`, until when (a sweeper requeues expired leases). */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    /** The last attempt's outcome in words (the server's reply), for lists. */
+    lastResult: text('last_result'),
   },
   (t) => [
     index('messages_search_idx').using('gin', t.search),
@@ -79,6 +95,9 @@ export const messages = pgTable(
     index('messages_campaign_idx').on(t.campaignId),
     index('messages_template_idx').on(t.templateId),
     index('messages_body_blob_idx').on(t.bodyBlob),
+    // The sender's claim reads only waiting messages, oldest due first.
+    index('messages_due_idx').on(t.sendAt, t.id).where(sql`status in ('queued', 'deferred')`),
+    index('messages_lease_idx').on(t.leaseUntil).where(sql`status = 'sending'`),
     check(
       'messages_status_check',
       sql`${t.status} in ('draft', 'queued', 'sending', 'sent', 'deferred', 'failed', 'uncertain', 'cancelled', 'exported')`,
