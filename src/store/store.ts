@@ -165,6 +165,19 @@ export class Store {
     return id;
   }
 
+  /**
+   * Seals a small secret (an SMTP password) with the newest key for keeping in the database, bound to
+   * `purpose` (e.g. `smtp-account:3`) so a sealed value copied to another row does not open there.
+   */
+  async sealSecret(purpose: string, plain: string): Promise<string> {
+    return (await sealObject(`secret:${purpose}`, Buffer.from(plain, 'utf8'), this.keyRing.newest)).toString('base64');
+  }
+
+  /** Opens what `sealSecret` made for the same purpose; throws `StoreIntegrityError` for anything else. */
+  async openSecret(purpose: string, sealed: string): Promise<string> {
+    return (await openObject(`secret:${purpose}`, Buffer.from(sealed, 'base64'), this.keyRing, 64 * 1024)).toString('utf8');
+  }
+
   /** The bytes stored under `id`. Throws `StoreNotFoundError`, or `StoreIntegrityError` for anything altered. */
   async get(id: string): Promise<Buffer> {
     checkId(id);

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { rowsOf, type Db } from '../db/client.ts';
 import type { Store, SweepResult } from './store.ts';
 
-/** Every table that points into the store; a blob none of them names is garbage (after the grace period). */
+/** Every table that points into the store (keep this list complete when a table gains a blob column); a blob none of them names is garbage (after the grace period). */
 export async function isBlobReferenced(db: Db, id: string): Promise<boolean> {
   const rows = rowsOf<{ used: boolean }>(
     await db.execute(sql`
       select exists (select 1 from messages where body_blob = ${id})
           or exists (select 1 from message_attachments where blob_id = ${id})
-          or exists (select 1 from template_attachments where blob_id = ${id}) as used`),
+          or exists (select 1 from template_attachments where blob_id = ${id})
+          or exists (select 1 from test_mailbox where blob_id = ${id}) as used`),
   );
   return rows[0]?.used === true;
 }

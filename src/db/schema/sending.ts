@@ -76,3 +76,22 @@ export const suppressions = pgTable('suppressions', {
   messageId: integer('message_id'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * The built-in test mailbox: what the embedded SMTP server received when no account is configured.
+ * The raw message is kept in the store (encrypted like everything else).
+ */
+export const testMailbox = pgTable(
+  'test_mailbox',
+  {
+    id: serial('id').primaryKey(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    envelopeFrom: text('envelope_from').notNull().default(''),
+    envelopeTo: text('envelope_to').notNull().default(''),
+    subject: text('subject').notNull().default(''),
+    messageIdHeader: text('message_id_header'),
+    blobId: text('blob_id').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+  },
+  (t) => [index('test_mailbox_received_idx').on(t.receivedAt, t.id)],
+);

@@ -1,0 +1,154 @@
+/**
+ * SMTP transports: one pooled nodemailer transport per account (rebuilt when the account changes), fed
+ * prebuilt raw messages with an explicit envelope. Each send reports whether the whole message had been
+ * handed to the connection when it failed, which is what separates "deferred" from "uncertain".
+ */
+import { Readable } from 'node:stream';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+
+export type Security = 'none' | 'starttls' | 'tls';
+
+export interface TransportConfig {
+  /** Identifies the configuration: a changed key gets a fresh transport. */
+  key: string;
+  host: string;
+  port: number;
+  security: Security;
+  allowInvalidCert: boolean;
+  username?: string | null;
+  password?: string | null;
+  poolSize: number;
+  /** Milliseconds; defaults suit real providers. Tests shorten them. */
+  timeouts?: { connection?: number; greeting?: number; socket?: number };
+}
+
+export interface RejectedRecipient {
+  address: string;
+  code: number | null;
+  response: string;
+}
+
+export interface SendReport {
+  response: string;
+  accepted: string[];
+  rejected: RejectedRecipient[];
+}
+
+/** What went wrong, with nodemailer's classification fields and whether DATA had been fully written. */
+export class SendFailure extends Error {
+  override name = 'SendFailure';
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly command: string | undefined,
+    readonly responseCode: number | undefined,
+    readonly response: string | undefined,
+    /** The message's last byte had been handed to the connection: the server may have accepted it. */
+    readonly afterData: boolean,
+    readonly rejected: RejectedRecipient[] = [],
+  ) {
+    super(message);
+  }
+}
+
+interface NodemailerError extends Error {
+  code?: string;
+  command?: string;
+  responseCode?: number;
+  response?: string;
+  rejected?: string[];
+  rejectedErrors?: NodemailerError[];
+  recipient?: string;
+}
+
+const rejectedOf = (errors: NodemailerError[] | undefined): RejectedRecipient[] =>
+  (errors ?? []).map((e) => ({ address: e.recipient ?? '', code: e.responseCode ?? null, response: e.response ?? e.message }));
+
+export class Transports {
+  readonly #pool = new Map<string, { key: string; transporter: Transporter }>();
+
+  #get(id: string, config: TransportConfig): Transporter {
+    const cached = this.#pool.get(id);
+    if (cached?.key === config.key) return cached.transporter;
+    cached?.transporter.close();
+    const transporter = nodemailer.createTransport({
+      pool: true,
+      maxConnections: Math.max(1, config.poolSize),
+      maxMessages: 100,
+      host: config.host,
+      port: config.port,
+      secure: config.security === 'tls',
+      requireTLS: config.security === 'starttls',
+      ignoreTLS: config.security === 'none',
+      tls: { rejectUnauthorized: !config.allowInvalidCert },
+      auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
+      connectionTimeout: config.timeouts?.connection ?? 30_000,
+      greetingTimeout: config.timeouts?.greeting ?? 30_000,
+      socketTimeout: config.timeouts?.socket ?? 120_000,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    } satisfies SMTPPool.Options);
+    this.#pool.set(id, { key: config.key, transporter });
+    return transporter;
+  }
+
+  /** Sends `raw` to `to` through the account `id`; resolves with the server's reply or throws `SendFailure`. */
+  async send(id: string, config: TransportConfig, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendReport> {
+    let afterData = false;
+    // Handed over in slices as the connection drains, so "ended" means the connection took the last byte.
+    let offset = 0;
+    const stream = new Readable({
+      read() {
+        if (offset >= raw.length) return void this.push(null);
+        this.push(raw.subarray(offset, (offset += 64 * 1024)));
+      },
+    });
+    stream.once('end', () => {
+      afterData = true;
+    });
+    try {
+      const info = (await this.#get(id, config).sendMail({ envelope, raw: stream })) as {
+        response?: string;
+        accepted?: (string | { address: string })[];
+        rejectedErrors?: NodemailerError[];
+      };
+      return {
+        response: info.response ?? '',
+        accepted: (info.accepted ?? []).map((a) => (typeof a === 'string' ? a : a.address)),
+        rejected: rejectedOf(info.rejectedErrors),
+      };
+    } catch (error) {
+      const e = error as NodemailerError;
+      throw new SendFailure(e.message, e.code, e.command, e.responseCode, e.response, afterData, rejectedOf(e.rejectedErrors));
+    }
+  }
+
+  /** Verifies connection and login (the "Test connection" button); throws nodemailer's error. */
+  async verify(config: TransportConfig): Promise<void> {
+    const transporter = nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.security === 'tls',
+      requireTLS: config.security === 'starttls',
+      ignoreTLS: config.security === 'none',
+      tls: { rejectUnauthorized: !config.allowInvalidCert },
+      auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
+      connectionTimeout: config.timeouts?.connection ?? 15_000,
+      greetingTimeout: config.timeouts?.greeting ?? 15_000,
+      socketTimeout: config.timeouts?.socket ?? 30_000,
+    } satisfies SMTPTransport.Options);
+    try {
+      await transporter.verify();
+    } finally {
+      transporter.close();
+    }
+  }
+
+  /** Closes every pooled connection (shutdown, or an account removed). */
+  closeAll(): void {
+    for (const { transporter } of this.#pool.values()) transporter.close();
+    this.#pool.clear();
+  }
+}
