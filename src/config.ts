@@ -80,6 +80,16 @@ export const CONFIG_KEYS = {
     default: 'false',
     describe: 'Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of Posel.',
   },
+  SENDER_ENABLED: {
+    schema: bool,
+    default: 'true',
+    describe: 'Run the sending loop in this process (false: web only, another instance sends).',
+  },
+  TEST_MAILBOX_PORT: {
+    schema: int(0, 65535),
+    default: '2525',
+    describe: 'Loopback port of the built-in test mailbox, where mail goes while no SMTP account is set (0: any free port).',
+  },
   ATTACHMENTS_MAX_MB: {
     schema: int(1, 1024),
     default: '25',

@@ -24,7 +24,7 @@ interface Started {
 
 function start(env: Record<string, string>): Started {
   const { TEST_DATABASE_URL: _skip, DATABASE_URL: _skip2, ...base } = process.env;
-  const child = spawn(TSX, ['src/main.ts'], { env: { ...base, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(TSX, ['src/main.ts'], { env: { ...base, LOG_LEVEL: 'info', TEST_MAILBOX_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

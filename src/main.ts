@@ -12,6 +12,8 @@ import { importsSettled } from './import/jobs.ts';
 import { StoreError } from './store/errors.ts';
 import { openConfiguredStore } from './store/open.ts';
 import { startStoreSweeper } from './store/sweep.ts';
+import { startTestMailbox, type TestMailbox } from './mail/test-mailbox.ts';
+import { Sender } from './sender/sender.ts';
 import { sessionPolicy } from './http/middleware/session.ts';
 
 async function main() {
@@ -51,7 +53,19 @@ async function main() {
     process.exit(1);
   }
 
-  const app = createApp({ config, database, store, logger }, { watchViews: process.env.NODE_ENV === 'development' });
+  // The test mailbox takes mail while no SMTP account is configured; a busy port only costs that mailbox.
+  let mailbox: TestMailbox | null = null;
+  try {
+    mailbox = await startTestMailbox({ db: database.db, store, logger, port: config.TEST_MAILBOX_PORT });
+  } catch (err) {
+    logger.warn({ err, port: config.TEST_MAILBOX_PORT }, 'the test mailbox cannot listen; set TEST_MAILBOX_PORT');
+  }
+  const sender = config.SENDER_ENABLED
+    ? new Sender({ db: database.db, store, logger, testMailbox: mailbox ? { host: mailbox.host, port: mailbox.port } : null })
+    : null;
+  sender?.start();
+
+  const app = createApp({ config, database, store, logger, ...(sender ? { sender } : {}) }, { watchViews: process.env.NODE_ENV === 'development' });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   server.on('error', async (error: NodeJS.ErrnoException) => {
     console.error(
@@ -87,6 +101,9 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // In-flight sends finish (their outcome is recorded); claimed but unstarted ones go back to the queue.
+    await sender?.stop().catch((err) => logger.warn({ err }, 'stopping the sender failed'));
+    await mailbox?.close().catch(() => {});
     // A CSV import running in the background gets a few seconds to finish its batch and audit row.
     await Promise.race([importsSettled(), new Promise((resolve) => setTimeout(resolve, 8000))]);
     await database.close().catch((err) => logger.warn({ err }, 'database close failed'));

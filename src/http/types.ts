@@ -13,6 +13,8 @@ export interface AppDeps {
   /** The encrypted blob store for message bodies and attachments. */
   store: Store;
   logger: Logger;
+  /** Wakes the sending loop when a message is queued (absent when this instance does not send). */
+  sender?: { wake(): void };
 }
 
 export interface Flash {
