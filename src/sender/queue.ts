@@ -1,0 +1,195 @@
+/**
+ * What users ask of the sender: send (now or later, in a send mode), send now, reschedule, cancel, retry,
+ * resend, mark an uncertain message as sent. Each is one `UPDATE … WHERE status IN (<expected>)` per
+ * message with its audit row in the same transaction; a message in another state is skipped and reported,
+ * never forced.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { recordAudit, type AuditActor } from '../audit/queries.ts';
+import type { Db } from '../db/client.ts';
+import { messageAttachments, messages, smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
+import { NotFoundError, RuleError } from '../errors.ts';
+import { newMessageId } from '../messages/service.ts';
+
+/** individual: one message per recipient; together: one message to all (optionally all in Bcc). */
+export const SEND_MODES = ['individual', 'together', 'desktop'] as const;
+export type SendMode = (typeof SEND_MODES)[number];
+
+/** How long temporary failures are retried before a message fails. */
+export const GIVE_UP_AFTER_MS = 48 * 3_600_000;
+
+export interface QueueOptions {
+  /** When to send; now when missing. */
+  sendAt?: Date | null;
+  mode: Exclude<SendMode, 'desktop'>;
+  /** together: put every To recipient in Bcc, so they do not see each other. */
+  bccAll?: boolean;
+  notAfter?: Date | null;
+  /** The account to send through; the default one when missing. */
+  accountId?: number | null;
+  now?: Date;
+}
+
+/** Result of an action over several messages: which changed, and which were skipped and why. */
+export interface BulkResult {
+  done: number[];
+  skipped: { id: number; status: string }[];
+}
+
+const QUEUEABLE = ['draft', 'exported'];
+
+const addressList = (list: MessageAddress[]) => list.map((a) => a.address).join(', ');
+
+/**
+ * Queues a draft. `individual` splits it: the first recipient keeps this message (and its Message-ID),
+ * every other recipient gets a copy of its own with a fresh Message-ID, the same body and attachments
+ * (stored once). Returns the ids of the queued messages.
+ */
+export async function queueMessage(db: Db, actor: AuditActor, id: number, options: QueueOptions): Promise<number[]> {
+  const now = options.now ?? new Date();
+  const sendAt = options.sendAt && options.sendAt > now ? options.sendAt : now;
+  if (options.notAfter && options.notAfter <= sendAt) throw new RuleError('sending.v.not_after_before_send');
+  return db.transaction(async (tx) => {
+    const [message] = await tx.select().from(messages).where(eq(messages.id, id)).for('update');
+    if (!message) throw new NotFoundError();
+    if (!QUEUEABLE.includes(message.status)) throw new RuleError('sending.v.not_draft');
+    const everyone = [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs];
+    if (!everyone.length) throw new RuleError('sending.v.no_recipient');
+    const accountId = await resolveAccount(tx, options.accountId ?? message.accountId);
+    const common = {
+      status: 'queued',
+      sendAt,
+      queuedAt: now,
+      queuedBy: actor.actorId,
+      giveUpAt: new Date(sendAt.getTime() + GIVE_UP_AFTER_MS),
+      notAfter: options.notAfter ?? null,
+      accountId,
+      sendMode: options.mode,
+      attemptCount: 0,
+      lastResult: null,
+      version: sql`${messages.version} + 1`,
+    };
+    const ids = [id];
+    if (options.mode === 'individual' && everyone.length > 1) {
+      const [first, ...others] = everyone;
+      await tx.update(messages).set({ ...common, toAddrs: [first!], ccAddrs: [], bccAddrs: [], recipients: first!.address }).where(eq(messages.id, id));
+      const files = await tx.select().from(messageAttachments).where(eq(messageAttachments.messageId, id));
+      for (const recipient of others) {
+        const { id: _id, messageIdHeader: _mid, version: _v, search: _s, ...rest } = message;
+        const [copy] = await tx
+          .insert(messages)
+          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(), toAddrs: [recipient], ccAddrs: [], bccAddrs: [], recipients: recipient.address, search: sql`(select search from messages where id = ${id})` })
+          .returning({ id: messages.id });
+        if (files.length) {
+          await tx.insert(messageAttachments).values(files.map(({ id: _f, ...f }) => ({ ...f, messageId: copy!.id })));
+        }
+        ids.push(copy!.id);
+      }
+    } else if (options.bccAll && message.toAddrs.length) {
+      await tx
+        .update(messages)
+        .set({ ...common, toAddrs: [], bccAddrs: [...message.toAddrs, ...message.bccAddrs] })
+        .where(eq(messages.id, id));
+    } else {
+      await tx.update(messages).set(common).where(eq(messages.id, id));
+    }
+    await recordAudit(tx, actor, {
+      action: 'message.queue',
+      objectType: 'message',
+      objectId: id,
+      summary: `${message.subject} → ${addressList(everyone)}`.slice(0, 1000),
+      after: { sendAt: sendAt.toISOString(), mode: options.mode, bccAll: Boolean(options.bccAll), messages: ids, accountId, notAfter: options.notAfter?.toISOString() ?? null },
+    });
+    return ids;
+  });
+}
+
+/** The chosen account (it must exist), else the default one, else none (the test mailbox). */
+async function resolveAccount(tx: Db, wanted: number | null | undefined): Promise<number | null> {
+  if (wanted != null) {
+    const [account] = await tx.select({ id: smtpAccounts.id }).from(smtpAccounts).where(eq(smtpAccounts.id, wanted));
+    if (!account) throw new RuleError('sending.v.unknown_account');
+    return account.id;
+  }
+  const [fallback] = await tx
+    .select({ id: smtpAccounts.id })
+    .from(smtpAccounts)
+    .orderBy(sql`${smtpAccounts.isDefault} desc`, smtpAccounts.id)
+    .limit(1);
+  return fallback?.id ?? null;
+}
+
+/**
+ * Applies one state transition to several messages: those in `from` change (`set`), the others are
+ * skipped with their current state. One audit row per changed message, in the same transaction.
+ */
+async function transition(
+  db: Db,
+  actor: AuditActor,
+  ids: number[],
+  from: string[],
+  set: Record<string, unknown>,
+  action: string,
+  after: Record<string, unknown> = {},
+): Promise<BulkResult> {
+  if (!ids.length) return { done: [], skipped: [] };
+  return db.transaction(async (tx) => {
+    const changed = await tx
+      .update(messages)
+      .set({ ...set, leaseOwner: null, leaseUntil: null, version: sql`${messages.version} + 1` })
+      .where(and(inArray(messages.id, ids), inArray(messages.status, from)))
+      .returning({ id: messages.id, subject: messages.subject, recipients: messages.recipients, status: messages.status });
+    for (const m of changed) {
+      await recordAudit(tx, actor, { action, objectType: 'message', objectId: m.id, summary: `${m.subject} → ${m.recipients}`.slice(0, 1000), after: { status: m.status, ...after } });
+    }
+    const doneIds = new Set(changed.map((m) => m.id));
+    const rest = ids.filter((id) => !doneIds.has(id));
+    const skipped = rest.length ? await tx.select({ id: messages.id, status: messages.status }).from(messages).where(inArray(messages.id, rest)) : [];
+    return { done: [...doneIds].sort((a, b) => a - b), skipped };
+  });
+}
+
+/** Waiting messages go out at the next round. */
+export function sendNow(db: Db, actor: AuditActor, ids: number[], now = new Date()): Promise<BulkResult> {
+  return transition(db, actor, ids, ['queued', 'deferred'], { sendAt: now, status: 'queued' }, 'message.send_now');
+}
+
+/** Waiting messages get a new send time (their give-up time moves with it). */
+export function reschedule(db: Db, actor: AuditActor, ids: number[], at: Date): Promise<BulkResult> {
+  return transition(db, actor, ids, ['queued', 'deferred'], { sendAt: at, giveUpAt: new Date(at.getTime() + GIVE_UP_AFTER_MS), status: 'queued' }, 'message.reschedule', { sendAt: at.toISOString() });
+}
+
+/** Waiting messages are not sent. */
+export function cancel(db: Db, actor: AuditActor, ids: number[]): Promise<BulkResult> {
+  return transition(db, actor, ids, ['queued', 'deferred'], { status: 'cancelled' }, 'message.cancel');
+}
+
+/** Failed or cancelled messages are queued again, with a fresh give-up time. */
+export function retry(db: Db, actor: AuditActor, ids: number[], now = new Date()): Promise<BulkResult> {
+  return transition(db, actor, ids, ['failed', 'cancelled'], { status: 'queued', sendAt: now, giveUpAt: new Date(now.getTime() + GIVE_UP_AFTER_MS), queuedAt: now, queuedBy: actor.actorId }, 'message.retry');
+}
+
+/**
+ * Sends a message again (messages.resend). A sent message gets a new Message-ID, or receivers would
+ * discard the copy as a duplicate; a failed or uncertain one keeps its own, so a receiver that did get the
+ * uncertain one can recognise the second.
+ */
+export async function resend(db: Db, actor: AuditActor, id: number, now = new Date()): Promise<BulkResult> {
+  const [message] = await db.select({ status: messages.status }).from(messages).where(eq(messages.id, id));
+  if (!message) throw new NotFoundError();
+  const fresh = message.status === 'sent' ? { messageIdHeader: newMessageId(), sentAt: null } : {};
+  return transition(
+    db,
+    actor,
+    [id],
+    ['sent', 'failed', 'uncertain'],
+    { status: 'queued', sendAt: now, giveUpAt: new Date(now.getTime() + GIVE_UP_AFTER_MS), queuedAt: now, queuedBy: actor.actorId, ...fresh },
+    'message.resend',
+    { previous: message.status },
+  );
+}
+
+/** A human checked that an uncertain message did arrive. */
+export function markSent(db: Db, actor: AuditActor, ids: number[], now = new Date()): Promise<BulkResult> {
+  return transition(db, actor, ids, ['uncertain'], { status: 'sent', sentAt: now }, 'message.mark_sent');
+}
