@@ -13,6 +13,7 @@ import { ordersRoutes } from '../orders/routes.ts';
 import { attachmentsRoutes } from '../messages/attachments-routes.ts';
 import { messagesRoutes } from '../messages/routes.ts';
 import { templatesRoutes } from '../templates/routes.ts';
+import { outboxRoutes } from '../sender/routes.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { isConnectionError } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/attachments', attachmentsRoutes);
   app.route('/messages', messagesRoutes);
   app.route('/templates', templatesRoutes);
+  app.route('/outbox', outboxRoutes);
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
 

@@ -35,6 +35,7 @@ export function isPartial(c: Context<AppEnv>): boolean {
 const NAV: { href: string; key: string; permission?: Permission }[] = [
   { href: '/', key: 'nav.home' },
   { href: '/messages', key: 'nav.messages', permission: 'messages.view' },
+  { href: '/outbox', key: 'nav.outbox', permission: 'messages.view' },
   { href: '/clients', key: 'nav.clients', permission: 'clients.view' },
   { href: '/orders', key: 'nav.orders', permission: 'orders.view' },
   { href: '/contracts', key: 'nav.contracts', permission: 'contracts.view' },
