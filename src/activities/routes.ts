@@ -6,6 +6,7 @@ import { requirePermission } from '../http/middleware/permission.ts';
 import { auditActor } from '../http/middleware/request.ts';
 import { flash, isPartial, redirect, render, safeNext } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
+import { communicationTab } from '../messages/queries.ts';
 import { searchClients, type ClientHit } from '../lists/queries.ts';
 import { first, freeAddressesText, ids, readActivityForm, type RawForm } from './form.ts';
 import {
@@ -194,8 +195,12 @@ activitiesRoutes.get('/pick', requirePermission('activities.manage'), async (c) 
 activitiesRoutes.get('/:id{[0-9]+}', requirePermission('activities.view'), async (c) => {
   const activity = await loadActivity(c);
   const [responsible, people] = await Promise.all([getResponsibles(db(c), activity.id), getPeople(db(c), activity.id)]);
+  const tab = c.req.query('tab') === 'communication' ? 'communication' : 'details';
+  const communication =
+    tab === 'communication' && c.get('user')!.permissions.has('messages.view') ? await communicationTab(db(c), { activityId: activity.id }) : null;
   return render(c, 'activities/detail.njk', {
-    tab: c.req.query('tab') === 'communication' ? 'communication' : 'details',
+    tab,
+    communication,
     activity,
     responsible,
     participants: people.filter((p) => p.role === 'participant'),

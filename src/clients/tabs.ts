@@ -4,6 +4,7 @@ import type { Permission } from '../auth/permissions.ts';
 import { listClientContracts } from '../contracts/queries.ts';
 import type { AppEnv } from '../http/types.ts';
 import { listClientLists } from '../lists/queries.ts';
+import { communicationTab } from '../messages/queries.ts';
 import { listClientOrders } from '../orders/queries.ts';
 
 /** The tabs of a client's detail page, each shown only to users who may see its records. */
@@ -32,6 +33,8 @@ export async function clientDetailTab(c: Context<AppEnv>, clientId: number, tab:
       return { visibleTabs, activities: await listClientActivities(db, clientId) };
     case 'lists':
       return { visibleTabs, lists: await listClientLists(db, clientId) };
+    case 'communication':
+      return { visibleTabs, communication: await communicationTab(db, { clientId }) };
     default:
       return { visibleTabs };
   }

@@ -7,6 +7,7 @@ import { requirePermission } from '../http/middleware/permission.ts';
 import { auditActor } from '../http/middleware/request.ts';
 import { flash, isPartial, redirect, render } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
+import { communicationTab } from '../messages/queries.ts';
 import { clientPickerRoutes } from '../orders/client-picker-routes.ts';
 import { getClientRef, type ClientRef } from '../orders/client-picker.ts';
 import { addDays, CURRENCIES, FieldRuleError, idQuery, routeId, todayIn } from '../orders/fields.ts';
@@ -152,9 +153,13 @@ async function loadContract(c: Ctx): Promise<ContractDetail> {
 contractsRoutes.get('/:id{[0-9]+}', requirePermission('contracts.view'), async (c) => {
   const contract = await loadContract(c);
   const now = today(c);
+  const tab = c.req.query('tab') === 'communication' ? 'communication' : 'details';
+  const communication =
+    tab === 'communication' && c.get('user')!.permissions.has('messages.view') ? await communicationTab(db(c), { contractId: contract.id }) : null;
   return render(c, 'contracts/detail.njk', {
     contract,
-    tab: c.req.query('tab') === 'communication' ? 'communication' : 'details',
+    tab,
+    communication,
     statuses: CONTRACT_STATUSES,
     today: now,
     soon: addDays(now, EXPIRING_DAYS),

@@ -13,7 +13,10 @@ import { ordersRoutes } from '../orders/routes.ts';
 import { attachmentsRoutes } from '../messages/attachments-routes.ts';
 import { messagesRoutes } from '../messages/routes.ts';
 import { templatesRoutes } from '../templates/routes.ts';
+import { settingsRoutes } from '../settings/routes.ts';
+import { testMailboxRoutes } from '../mail/test-mailbox-routes.ts';
 import { outboxRoutes } from '../sender/routes.ts';
+import { trixStyleHashes } from '../templates/trix-csp.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { isConnectionError } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
@@ -38,10 +41,13 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.use(requestContext(deps, views));
   app.use(
     secureHeaders({
+      // A route that sets its own policy keeps it (the message body iframe: stricter, framed by us).
+      overwrite: false,
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
+        // Trix's two injected <style> elements, allowed by hash only (src/templates/trix-csp.ts).
+        styleSrc: ["'self'", ...trixStyleHashes()],
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'"],
         connectSrc: ["'self'"],
@@ -93,6 +99,8 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/attachments', attachmentsRoutes);
   app.route('/messages', messagesRoutes);
   app.route('/templates', templatesRoutes);
+  app.route('/settings', settingsRoutes);
+  app.route('/test-mailbox', testMailboxRoutes);
   app.route('/outbox', outboxRoutes);
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));

@@ -44,6 +44,8 @@ const NAV: { href: string; key: string; permission?: Permission }[] = [
   { href: '/templates', key: 'nav.templates', permission: 'templates.manage' },
   { href: '/users', key: 'nav.users', permission: 'users.manage' },
   { href: '/roles', key: 'nav.roles', permission: 'users.manage' },
+  { href: '/test-mailbox', key: 'nav.test_mailbox', permission: 'messages.view' },
+  { href: '/settings/accounts', key: 'nav.settings', permission: 'settings.manage' },
   { href: '/audit', key: 'nav.audit', permission: 'audit.view' },
 ];
 
@@ -104,6 +106,16 @@ export function takeFlash(c: Context<AppEnv>): Flash | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Editor pages need their scripts (Trix, the editor's own), which an htmx swap would not run: a boosted or
+ * history-restore request for one is answered with HX-Redirect, so the browser loads the page in full.
+ */
+export function fullPageLoad(c: Context<AppEnv>): Response | null {
+  if (c.req.header('HX-Request') !== 'true') return null;
+  c.header('HX-Redirect', new URL(c.req.url).pathname + new URL(c.req.url).search);
+  return c.body(null, 200);
 }
 
 /** 303 to `location`; for htmx requests an HX-Location so only the body is swapped. */

@@ -8,6 +8,7 @@ import { requirePermission } from '../http/middleware/permission.ts';
 import { auditActor } from '../http/middleware/request.ts';
 import { flash, isPartial, redirect, render } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
+import { communicationTab } from '../messages/queries.ts';
 import { clientPickerRoutes } from './client-picker-routes.ts';
 import { getClientRef, resolveClientRef, type ClientRef } from './client-picker.ts';
 import { CURRENCIES, FieldRuleError, idQuery, ORDER_STATUSES, parseDateInput, routeId, todayIn, type OrderStatus } from './fields.ts';
@@ -215,12 +216,16 @@ ordersRoutes.get('/:id{[0-9]+}', requirePermission('orders.view'), async (c) => 
     ...totals.lines[i]!,
   }));
   const byRate = totals.byRate.map((r) => ({ ...r, vatRate: vatRateInput(r.vatRateBp, sep) }));
+  const tab = c.req.query('tab') === 'communication' ? 'communication' : 'details';
+  const communication =
+    tab === 'communication' && c.get('user')!.permissions.has('messages.view') ? await communicationTab(db(c), { orderId: order.id }) : null;
   return render(c, 'orders/detail.njk', {
     order,
     lines,
     totals,
     byRate,
-    tab: c.req.query('tab') === 'communication' ? 'communication' : 'details',
+    tab,
+    communication,
     statuses: ORDER_STATUSES,
   });
 });

@@ -1,6 +1,56 @@
-/** Attachments strings. `en` must hold the same keys as `cs` (checked by the type and by i18n.test.ts). */
+/** Attachments and address strings. `en` must hold the same keys as `cs` (checked by the type and by i18n.test.ts). */
 export const cs = {
+  'attachments.label': 'Přílohy',
+  'attachments.none': 'Zatím žádné přílohy.',
+  'attachments.choose': 'Přidat soubory',
+  'attachments.drop_hint': 'Soubory můžete také přetáhnout kamkoli do formuláře.',
+  'attachments.total': '{total} z {limit}',
+  'attachments.remove': 'Odebrat',
+  'attachments.remove_hint': 'Zaškrtnuté přílohy se při uložení odeberou.',
+  'attachments.uploading': 'Nahrávám {name}…',
+  'attachments.upload_failed': 'Soubor {name} se nepodařilo nahrát. Zkuste to prosím znovu.',
+  'attachments.would_exceed': 'Soubor {name} ({size}) se už nevejde: přílohy by měly {total}, limit je {limit}.',
+  'attachments.too_large': 'Přílohy mají dohromady {total}, limit je {limit}. Soubory nebyly přidány; ostatní údaje zůstaly zachovány.',
+  'attachments.missing': 'Příloha {name} už není k dispozici (nahraná před příliš dlouhou dobou). Nahrajte ji prosím znovu.',
+  'attachments.no_files': 'Nebyl vybrán žádný soubor.',
+  'attachments.fields_too_large': 'Formulář je příliš velký (text zprávy je příliš dlouhý).',
+  'attachments.store_failed': 'Soubor se nepodařilo uložit do úložiště (např. plný disk). Zkuste to prosím později nebo kontaktujte správce.',
+
+  'addr.field_too_long': 'Pole s adresami je příliš dlouhé (nejvýše {max} znaků).',
+  'addr.too_many': 'Příliš mnoho adres: nejvýše {max} v jednom poli.',
+  'addr.control_chars': 'Adresa „{item}“ obsahuje nepovolené řídicí znaky (např. konec řádku uvnitř jména).',
+  'addr.unbalanced': 'Neuzavřené uvozovky nebo lomené závorky v seznamu adres.',
+  'addr.invalid': '„{item}“ není platná e-mailová adresa.',
+  'addr.quoted_local': 'Adresa „{item}“ obsahuje uvozovky nebo mezery; takové adresy nepřijímáme.',
+  'addr.bad_domain': 'Adresa „{item}“ nemá platnou doménu (např. firma.cz).',
+  'addr.mixed_script': 'Doména adresy „{item}“ míchá písmena různých abeced (např. latinku a azbuku) a mohla by se vydávat za jinou.',
+  'addr.name_too_long': 'Jméno u adresy „{item}“ je příliš dlouhé.',
 } as const;
 
 export const en: Record<keyof typeof cs, string> = {
-};
+  'attachments.label': 'Attachments',
+  'attachments.none': 'No attachments yet.',
+  'attachments.choose': 'Add files',
+  'attachments.drop_hint': 'You can also drag files anywhere onto the form.',
+  'attachments.total': '{total} of {limit}',
+  'attachments.remove': 'Remove',
+  'attachments.remove_hint': 'Ticked attachments are removed when you save.',
+  'attachments.uploading': 'Uploading {name}…',
+  'attachments.upload_failed': 'The file {name} could not be uploaded. Please try again.',
+  'attachments.would_exceed': 'The file {name} ({size}) does not fit: attachments would total {total}, the limit is {limit}.',
+  'attachments.too_large': 'Attachments total {total}, the limit is {limit}. The files were not added; everything else was kept.',
+  'attachments.missing': 'The attachment {name} is no longer available (uploaded too long ago). Please upload it again.',
+  'attachments.no_files': 'No file was chosen.',
+  'attachments.fields_too_large': 'The form is too large (the message text is too long).',
+  'attachments.store_failed': 'The file could not be saved to the storage (the disk may be full). Please try again later or contact the administrator.',
+
+  'addr.field_too_long': 'The address field is too long (at most {max} characters).',
+  'addr.too_many': 'Too many addresses: at most {max} in one field.',
+  'addr.control_chars': 'The address “{item}” contains control characters (such as a line break inside a name).',
+  'addr.unbalanced': 'Unclosed quotes or angle brackets in the address list.',
+  'addr.invalid': '“{item}” is not a valid e-mail address.',
+  'addr.quoted_local': 'The address “{item}” contains quotes or spaces; such addresses are not accepted.',
+  'addr.bad_domain': 'The address “{item}” has no valid domain (such as company.com).',
+  'addr.mixed_script': 'The domain of “{item}” mixes letters of different alphabets (such as Latin and Cyrillic) and could pass for another.',
+  'addr.name_too_long': 'The name of the address “{item}” is too long.',
+} as const;

@@ -1,0 +1,308 @@
+import { and, asc, desc, eq, getTableColumns, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { clientSearchCondition, prefixTsQuery } from '../clients/queries.ts';
+import type { Db } from '../db/client.ts';
+import {
+  activities,
+  auditLog,
+  clients,
+  contracts,
+  MESSAGE_STATUSES,
+  messageAttachments,
+  messages,
+  orders,
+  templates,
+  users,
+  type MessageStatus,
+} from '../db/schema/index.ts';
+
+/** The records a message belongs to (any subset). */
+export interface MessageLink {
+  clientId?: number | null;
+  orderId?: number | null;
+  contractId?: number | null;
+  activityId?: number | null;
+}
+
+const MAX_INT = 2_147_483_647;
+
+/** A record id from a query or form value: a positive int4, or null. */
+export function idParam(value: string | undefined | null): number | null {
+  if (!value || !/^\d{1,10}$/.test(value)) return null;
+  const n = Number(value);
+  return n >= 1 && n <= MAX_INT ? n : null;
+}
+
+/** True for one of the states of MESSAGE_STATUSES (a query's `?status=`). */
+export function isMessageStatus(value: unknown): value is MessageStatus {
+  return typeof value === 'string' && (MESSAGE_STATUSES as readonly string[]).includes(value);
+}
+
+const creator = alias(users, 'creator');
+const updater = alias(users, 'updater');
+
+/** Columns of a row in the message lists (the /messages page and the Communication tabs). */
+const rowColumns = {
+  id: messages.id,
+  status: messages.status,
+  subject: messages.subject,
+  recipients: messages.recipients,
+  attachmentCount: messages.attachmentCount,
+  clientId: messages.clientId,
+  clientName: clients.name,
+  orderId: messages.orderId,
+  orderNumber: orders.number,
+  contractId: messages.contractId,
+  contractNumber: contracts.number,
+  activityId: messages.activityId,
+  activitySubject: activities.subject,
+  createdBy: messages.createdBy,
+  creatorName: creator.name,
+  createdAt: messages.createdAt,
+  /** Keyset cursor with microseconds (a JS Date would round them away and skip rows). */
+  cursor: sql<string>`to_char(${messages.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || 'Z,' || ${messages.id}`,
+};
+
+export type MessageRow = {
+  id: number;
+  status: string;
+  subject: string;
+  recipients: string;
+  attachmentCount: number;
+  clientId: number | null;
+  clientName: string | null;
+  orderId: number | null;
+  orderNumber: string | null;
+  contractId: number | null;
+  contractNumber: string | null;
+  activityId: number | null;
+  activitySubject: string | null;
+  createdBy: number | null;
+  creatorName: string | null;
+  createdAt: Date;
+  cursor: string;
+};
+
+function linkConditions(link: MessageLink): SQL[] {
+  const parts: SQL[] = [];
+  if (link.clientId) parts.push(eq(messages.clientId, link.clientId));
+  if (link.orderId) parts.push(eq(messages.orderId, link.orderId));
+  if (link.contractId) parts.push(eq(messages.contractId, link.contractId));
+  if (link.activityId) parts.push(eq(messages.activityId, link.activityId));
+  return parts;
+}
+
+/** A keyset cursor `<ISO time with µs>Z,<id>` from the query, or null when malformed. */
+export function cursorParam(value: string | undefined): { at: string; id: number } | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z),(\d{1,10})$/.exec(value ?? '');
+  if (!m) return null;
+  const id = idParam(m[2]);
+  return id && !Number.isNaN(Date.parse(m[1]!)) ? { at: m[1]!, id } : null;
+}
+
+function rowsQuery(db: Db) {
+  return db
+    .select(rowColumns)
+    .from(messages)
+    .leftJoin(clients, eq(clients.id, messages.clientId))
+    .leftJoin(orders, eq(orders.id, messages.orderId))
+    .leftJoin(contracts, eq(contracts.id, messages.contractId))
+    .leftJoin(activities, eq(activities.id, messages.activityId))
+    .leftJoin(creator, eq(creator.id, messages.createdBy));
+}
+
+/**
+ * One page of messages, newest first, older than `before` when given (keyset on (created_at, id), which
+ * the messages_created_idx serves: fast however deep). `olderThan` is the cursor of the next page.
+ */
+export async function listMessages(
+  db: Db,
+  params: { status?: MessageStatus; link?: MessageLink; before?: { at: string; id: number } | null; limit: number },
+): Promise<{ rows: MessageRow[]; olderThan: string | null }> {
+  const where: SQL[] = [...linkConditions(params.link ?? {})];
+  if (params.status) where.push(eq(messages.status, params.status));
+  if (params.before) where.push(sql`(${messages.createdAt}, ${messages.id}) < (${params.before.at}::timestamptz, ${params.before.id})`);
+  const rows = await rowsQuery(db)
+    .where(where.length ? and(...where) : undefined)
+    .orderBy(desc(messages.createdAt), desc(messages.id))
+    .limit(params.limit + 1);
+  const more = rows.length > params.limit;
+  const page = more ? rows.slice(0, params.limit) : rows;
+  return { rows: page, olderThan: more ? page[page.length - 1]!.cursor : null };
+}
+
+/** A record's messages for its Communication tab, newest first; `more` when there are others beyond `limit`. */
+export async function listMessagesFor(db: Db, link: MessageLink, limit = 20): Promise<{ rows: MessageRow[]; more: boolean }> {
+  if (!linkConditions(link).length) return { rows: [], more: false };
+  const { rows, olderThan } = await listMessages(db, { link, limit });
+  return { rows, more: olderThan !== null };
+}
+
+/** A message with the names of everything it links to, for the detail page and the composer. */
+export async function getMessage(db: Db, id: number) {
+  const { search: _search, ...messageColumns } = getTableColumns(messages);
+  const [row] = await db
+    .select({
+      message: messageColumns,
+      clientName: clients.name,
+      clientEmail: clients.email,
+      clientLocale: clients.locale,
+      orderNumber: orders.number,
+      contractNumber: contracts.number,
+      activitySubject: activities.subject,
+      templateName: templates.name,
+      creatorName: creator.name,
+      updaterName: updater.name,
+    })
+    .from(messages)
+    .leftJoin(clients, eq(clients.id, messages.clientId))
+    .leftJoin(orders, eq(orders.id, messages.orderId))
+    .leftJoin(contracts, eq(contracts.id, messages.contractId))
+    .leftJoin(activities, eq(activities.id, messages.activityId))
+    .leftJoin(templates, eq(templates.id, messages.templateId))
+    .leftJoin(creator, eq(creator.id, messages.createdBy))
+    .leftJoin(updater, eq(updater.id, messages.updatedBy))
+    .where(eq(messages.id, id));
+  if (!row) return undefined;
+  const { message, ...names } = row;
+  return { ...message, ...names };
+}
+
+export type MessageDetail = NonNullable<Awaited<ReturnType<typeof getMessage>>>;
+
+export type MessageAttachmentRow = typeof messageAttachments.$inferSelect;
+
+/** A message's attachments in their order. */
+export async function listMessageAttachments(db: Db, messageId: number): Promise<MessageAttachmentRow[]> {
+  return db
+    .select()
+    .from(messageAttachments)
+    .where(eq(messageAttachments.messageId, messageId))
+    .orderBy(asc(messageAttachments.position), asc(messageAttachments.id));
+}
+
+/** One attachment of one message (an attachment id of another message answers undefined). */
+export async function getMessageAttachment(db: Db, messageId: number, attachmentId: number): Promise<MessageAttachmentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(messageAttachments)
+    .where(and(eq(messageAttachments.messageId, messageId), eq(messageAttachments.id, attachmentId)));
+  return row;
+}
+
+/** The message's own entries of the action log (created, edited, exported …), newest first. */
+export async function listMessageLog(db: Db, messageId: number, limit = 200) {
+  return db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.objectType, 'message'), eq(auditLog.objectId, String(messageId))))
+    .orderBy(desc(auditLog.id))
+    .limit(limit);
+}
+
+export interface RecipientSuggestion {
+  id: number;
+  name: string;
+  email: string;
+  companyName: string | null;
+}
+
+/**
+ * Address-book suggestions for the To/Cc/Bcc fields: clients with an e-mail whose name, e-mail, IČO or city
+ * match what was typed (the address book's own prefix search, GIN index), plus an exact e-mail match.
+ */
+export async function suggestRecipients(db: Db, q: string, limit = 8): Promise<RecipientSuggestion[]> {
+  const text = q.trim().slice(0, 200);
+  const tsQuery = prefixTsQuery(text);
+  if (!tsQuery || text.length < 2) return [];
+  const match = text.includes('@') ? or(clientSearchCondition(tsQuery), eq(clients.email, text.toLowerCase())) : clientSearchCondition(tsQuery);
+  const rows = await db
+    .select({ id: clients.id, name: clients.name, email: clients.email, companyName: clients.companyName })
+    .from(clients)
+    .where(and(isNotNull(clients.email), match))
+    .orderBy(asc(clients.name), asc(clients.id))
+    .limit(limit);
+  return rows.map((r) => ({ ...r, email: r.email! }));
+}
+
+export interface LinkedClient {
+  id: number;
+  name: string;
+  email: string | null;
+  locale: string;
+}
+
+/** What the composer shows for the linked records, and the link with only records that exist. */
+export interface LinkContext {
+  link: MessageLink;
+  client: LinkedClient | null;
+  order: { id: number; number: string } | null;
+  contract: { id: number; number: string; title: string } | null;
+  activity: { id: number; subject: string } | null;
+}
+
+/**
+ * Resolves the records a new message is written for. An order, contract or activity brings its client
+ * (when the link names no client, or names the same one); ids of records that do not exist are dropped.
+ */
+export async function resolveLink(db: Db, wanted: MessageLink): Promise<LinkContext> {
+  const out: LinkContext = { link: {}, client: null, order: null, contract: null, activity: null };
+  let clientId = wanted.clientId ?? null;
+  if (wanted.orderId) {
+    const [o] = await db.select({ id: orders.id, number: orders.number, clientId: orders.clientId }).from(orders).where(eq(orders.id, wanted.orderId));
+    if (o) {
+      out.order = { id: o.id, number: o.number };
+      out.link.orderId = o.id;
+      clientId ??= o.clientId;
+    }
+  }
+  if (wanted.contractId) {
+    const [k] = await db
+      .select({ id: contracts.id, number: contracts.number, title: contracts.title, clientId: contracts.clientId })
+      .from(contracts)
+      .where(eq(contracts.id, wanted.contractId));
+    if (k) {
+      out.contract = { id: k.id, number: k.number, title: k.title };
+      out.link.contractId = k.id;
+      clientId ??= k.clientId;
+    }
+  }
+  if (wanted.activityId) {
+    const [a] = await db
+      .select({ id: activities.id, subject: activities.subject, clientId: activities.clientId })
+      .from(activities)
+      .where(eq(activities.id, wanted.activityId));
+    if (a) {
+      out.activity = { id: a.id, subject: a.subject };
+      out.link.activityId = a.id;
+      clientId ??= a.clientId;
+    }
+  }
+  if (clientId) {
+    const [cl] = await db.select({ id: clients.id, name: clients.name, email: clients.email, locale: clients.locale }).from(clients).where(eq(clients.id, clientId));
+    if (cl) {
+      out.client = cl;
+      out.link.clientId = cl.id;
+    }
+  }
+  return out;
+}
+
+/** The `?client=12` (or order, contract, activity) query naming a record, for "show all" and "new e-mail". */
+export function linkQuery(link: MessageLink): string {
+  const parts: string[] = [];
+  if (link.clientId) parts.push(`client=${link.clientId}`);
+  if (link.orderId) parts.push(`order=${link.orderId}`);
+  if (link.contractId) parts.push(`contract=${link.contractId}`);
+  if (link.activityId) parts.push(`activity=${link.activityId}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/**
+ * What a record's Communication tab shows (views/partials/communication.njk): its newest messages,
+ * whether there are more, and the query that names the record. Pass exactly one id.
+ */
+export async function communicationTab(db: Db, link: MessageLink, limit = 20) {
+  const { rows, more } = await listMessagesFor(db, link, limit);
+  return { rows, more, query: linkQuery(link) };
+}
