@@ -90,6 +90,11 @@
     item.appendChild(label);
     item.appendChild(bar);
     progressBox.appendChild(item);
+    // The row's place is kept from the start, so files appear in the order they were dropped or picked,
+    // whichever upload finishes first.
+    var slot = document.createElement('li');
+    slot.hidden = true;
+    list.appendChild(slot);
     addPending(field, file.size);
     updateTotal(field);
 
@@ -107,12 +112,13 @@
     var done = function () {
       addPending(field, -file.size);
       if (item.parentNode) item.parentNode.removeChild(item);
+      if (slot.parentNode) slot.parentNode.removeChild(slot);
       updateTotal(field);
     };
     xhr.addEventListener('load', function () {
       if (xhr.status === 200) {
         // Our own server's fragment, rendered with autoescape: file names arrive escaped.
-        list.insertAdjacentHTML('beforeend', xhr.responseText);
+        slot.insertAdjacentHTML('beforebegin', xhr.responseText);
       } else {
         var text = '';
         try {

@@ -90,7 +90,8 @@ describe.each([true, false])('foundation in the browser, JavaScript %s', (js) =>
   });
 
   it('6. granting Viewer "messages.send" in the role matrix persists and is logged', async () => {
-    await clickTo('header nav a[href="/roles"]', '/roles', page.locator('h1', { hasText: 'Roles & permissions' }));
+    await clickTo('header nav a[href="/settings"]', '/settings', page.locator('h1', { hasText: 'Administration' }));
+    await clickTo('main a[href="/roles"]', '/roles', page.locator('h1', { hasText: 'Roles & permissions' }));
     const href = await page.locator('table.matrix thead a', { hasText: /^Viewer$/ }).getAttribute('href');
     const roleId = /^\/roles\/(\d+)$/.exec(href ?? '')?.[1];
     expect(roleId).toBeDefined();

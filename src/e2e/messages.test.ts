@@ -110,6 +110,7 @@ describe.each([true, false])('messages and templates in the browser, JavaScript 
     await page.locator('.flash', { hasText: 'Koncept zprávy byl uložen.' }).waitFor();
     const [row] = await app.t.db.select().from(messages).where(eq(messages.clientId, clientId));
     expect(row).toMatchObject({ subject: 'Faktura a podmínky', status: 'draft', attachmentCount: 2 });
+    await expect.poll(() => page.frameLocator('iframe.message-frame').locator('body').textContent()).toContain('Dobrý den, v příloze posíláme fakturu.');
     await app.shot('message-detail');
     app.expectNoProblems();
   });

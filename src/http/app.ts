@@ -29,7 +29,8 @@ import { translator } from './i18n/index.ts';
 import { compressPages } from './middleware/compress.ts';
 import { requestContext } from './middleware/request.ts';
 import { loadSession, requireSignIn } from './middleware/session.ts';
-import { createViews, render } from './render.ts';
+import { createViews, isPartial, render } from './render.ts';
+import { hasSmtpAccounts } from '../settings/queries.ts';
 import { serveAsset } from './static.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
@@ -84,6 +85,10 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
 
   app.use(loadSession());
   app.use(requireSignIn());
+  app.use(async (c, next) => {
+    if (c.get('user') && !isPartial(c)) c.set('noSmtpAccount', !(await hasSmtpAccounts(deps.database.db)));
+    await next();
+  });
 
   app.get('/', (c) => render(c, 'home.njk', { database: { kind: deps.database.kind, dir: deps.config.DATA_DIR } }));
   app.route('/', authRoutes);

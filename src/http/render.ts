@@ -32,21 +32,22 @@ export function isPartial(c: Context<AppEnv>): boolean {
   );
 }
 
-const NAV: { href: string; key: string; permission?: Permission }[] = [
+/**
+ * The main menu. An entry shows when the user holds any of its permissions; `also` lists other paths that
+ * belong to it (the administration pages sit under one entry, so the bar stays one line on a small screen).
+ */
+const NAV: { href: string; key: string; anyOf?: Permission[]; also?: string[] }[] = [
   { href: '/', key: 'nav.home' },
-  { href: '/messages', key: 'nav.messages', permission: 'messages.view' },
-  { href: '/outbox', key: 'nav.outbox', permission: 'messages.view' },
-  { href: '/clients', key: 'nav.clients', permission: 'clients.view' },
-  { href: '/orders', key: 'nav.orders', permission: 'orders.view' },
-  { href: '/contracts', key: 'nav.contracts', permission: 'contracts.view' },
-  { href: '/activities', key: 'nav.activities', permission: 'activities.view' },
-  { href: '/lists', key: 'nav.lists', permission: 'clients.view' },
-  { href: '/templates', key: 'nav.templates', permission: 'templates.manage' },
-  { href: '/users', key: 'nav.users', permission: 'users.manage' },
-  { href: '/roles', key: 'nav.roles', permission: 'users.manage' },
-  { href: '/test-mailbox', key: 'nav.test_mailbox', permission: 'messages.view' },
-  { href: '/settings/accounts', key: 'nav.settings', permission: 'settings.manage' },
-  { href: '/audit', key: 'nav.audit', permission: 'audit.view' },
+  { href: '/messages', key: 'nav.messages', anyOf: ['messages.view'] },
+  { href: '/outbox', key: 'nav.outbox', anyOf: ['messages.view'] },
+  { href: '/clients', key: 'nav.clients', anyOf: ['clients.view'] },
+  { href: '/orders', key: 'nav.orders', anyOf: ['orders.view'] },
+  { href: '/contracts', key: 'nav.contracts', anyOf: ['contracts.view'] },
+  { href: '/activities', key: 'nav.activities', anyOf: ['activities.view'] },
+  { href: '/lists', key: 'nav.lists', anyOf: ['clients.view'] },
+  { href: '/templates', key: 'nav.templates', anyOf: ['templates.manage'] },
+  { href: '/audit', key: 'nav.audit', anyOf: ['audit.view'] },
+  { href: '/settings', key: 'nav.settings', anyOf: ['settings.manage', 'users.manage', 'messages.view'], also: ['/users', '/roles', '/test-mailbox'] },
 ];
 
 /** Renders a view with the common context (user, t, formatting, navigation, flash). */
@@ -68,10 +69,11 @@ export function render(c: Context<AppEnv>, template: string, data: Record<string
     flash: c.get('flash'),
     path: currentPath,
     pathWithQuery: currentPath + (new URL(c.req.url).search || ''),
-    nav: NAV.filter((n) => !n.permission || can(n.permission)).map((n) => ({
+    nav: NAV.filter((n) => !n.anyOf || n.anyOf.some(can)).map((n) => ({
       ...n,
-      current: n.href === '/' ? currentPath === '/' : currentPath.startsWith(n.href),
+      current: n.href === '/' ? currentPath === '/' : [n.href, ...(n.also ?? [])].some((p) => currentPath.startsWith(p)),
     })),
+    noSmtpAccount: c.get('noSmtpAccount') ?? false,
     roleLabel: (role: { key: string | null; name: string | null } | null) =>
       role ? (role.name ?? (role.key ? c.get('t')(`role.${role.key}`) : '')) : '',
     ...data,

@@ -136,10 +136,12 @@ describe('errors', () => {
     const viewer = t.client();
     await signIn(viewer, 'viewer@firma.cz', 'Heslo čtenáře 2026');
     const html = await (await viewer.get('/')).text();
-    expect(html).not.toContain('href="/users"');
+    expect(html).not.toContain('href="/templates"');
+    expect(await (await viewer.get('/settings')).text()).not.toContain('href="/users"');
     const adminHtml = await (await admin.get('/')).text();
-    expect(adminHtml).toContain('href="/users"');
+    expect(adminHtml).toContain('href="/templates"');
     expect(adminHtml).toContain(ADMIN.name);
+    expect(await (await admin.get('/settings')).text()).toContain('href="/users"');
   });
 });
 

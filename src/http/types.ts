@@ -35,5 +35,7 @@ export type AppEnv = {
     locale: Locale;
     t: Translate;
     flash: Flash | null;
+    /** No SMTP account exists: pages say that mail goes to the test mailbox. */
+    noSmtpAccount: boolean;
   };
 };

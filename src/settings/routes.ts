@@ -47,7 +47,20 @@ function formPage(
   );
 }
 
-settingsRoutes.get('/', requirePermission('settings.manage'), (c) => redirect(c, '/settings/accounts'));
+/** The administration entry of the menu: the sections this user may open (each page checks its own permission). */
+const SECTIONS = [
+  { href: '/settings/accounts', key: 'nav.accounts', hint: 'settings.section.accounts', permission: 'settings.manage' },
+  { href: '/users', key: 'nav.users', hint: 'settings.section.users', permission: 'users.manage' },
+  { href: '/roles', key: 'nav.roles', hint: 'settings.section.roles', permission: 'users.manage' },
+  { href: '/test-mailbox', key: 'nav.test_mailbox', hint: 'settings.section.test_mailbox', permission: 'messages.view' },
+] as const;
+
+settingsRoutes.get('/', (c) => {
+  const permissions = c.get('user')?.permissions;
+  const sections = SECTIONS.filter((s) => permissions?.has(s.permission));
+  if (!sections.length) return c.text('Forbidden', 403);
+  return render(c, 'settings/home.njk', { sections });
+});
 
 settingsRoutes.get('/accounts', requirePermission('settings.manage'), async (c) => {
   return render(c, 'settings/index.njk', { accounts: await listAccounts(db(c)), presets: PRESETS });

@@ -1,6 +1,12 @@
 /** Settings strings: SMTP accounts, presets, test connection, and the test mailbox page. `en` holds the same keys as `cs`. */
 export const cs = {
-  'nav.settings': 'Nastavení',
+  'nav.settings': 'Správa',
+  'nav.accounts': 'Odesílací účty',
+  'settings.home_title': 'Správa',
+  'settings.section.accounts': 'SMTP servery, přes které Posel odesílá, jejich limity a výchozí účet.',
+  'settings.section.users': 'Kdo se může přihlásit a s jakou rolí.',
+  'settings.section.roles': 'Co která role smí: úpravy vygenerovaných zpráv, odesílání, export…',
+  'settings.section.test_mailbox': 'Pošta, kterou Posel odeslal, dokud není nastaven žádný SMTP účet.',
   'nav.test_mailbox': 'Testovací schránka',
   'settings.banner.no_smtp': 'Pošta neopouští tento počítač: není nastaven žádný SMTP účet. Odeslané zprávy najdete v testovací schránce.',
   'settings.banner.link': 'Testovací schránka',
@@ -160,7 +166,13 @@ export const cs = {
 } as const;
 
 export const en: Record<keyof typeof cs, string> = {
-  'nav.settings': 'Settings',
+  'nav.settings': 'Administration',
+  'nav.accounts': 'Sending accounts',
+  'settings.home_title': 'Administration',
+  'settings.section.accounts': 'The SMTP servers Posel sends through, their limits and the default account.',
+  'settings.section.users': 'Who can sign in, and with which role.',
+  'settings.section.roles': 'What each role may do: edit generated messages, send, export…',
+  'settings.section.test_mailbox': 'Mail Posel sent while no SMTP account is set up.',
   'nav.test_mailbox': 'Test mailbox',
   'settings.banner.no_smtp': 'Mail does not leave this machine: no SMTP account is set up. Sent messages are in the test mailbox.',
   'settings.banner.link': 'Test mailbox',
