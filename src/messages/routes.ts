@@ -26,6 +26,10 @@ import {
   type MessageLink,
 } from './queries.ts';
 import { canDeleteMessage, canEditMessage } from './rules.ts';
+import { cancel, markSent, queueMessage, resend } from '../sender/queue.ts';
+import { formatters } from '../http/i18n/index.ts';
+import { readForm } from '../http/forms.ts';
+import { defaultSendValues, laterSuggestion, readSendForm, sendPanelData, type SendFormValues } from './send-form.ts';
 import { createDraft, deleteDraft, exportMessage, parseDraftFields, StoreWriteFailed, updateDraft, type DraftAttachment } from './service.ts';
 
 /** /messages: the composer, drafts, the detail page and its exports. */
@@ -227,20 +231,89 @@ messagesRoutes.post('/:id{[0-9]+}/edit', requirePermission('messages.view'), asy
 
 messagesRoutes.get('/:id{[0-9]+}', requirePermission('messages.view'), async (c) => {
   const message = await loadMessage(c);
+  return detailPage(c, message, { values: defaultSendValues(message), errors: {} });
+});
+
+/** The detail page (message or log tab) with the send panel in the given state. */
+async function detailPage(c: Ctx, message: MessageDetail, send: { values: SendFormValues; errors: FieldErrors }, status = 200) {
   const user = c.get('user')!;
   const tab = c.req.query('tab') === 'log' ? 'log' : 'message';
-  const attachments = await listMessageAttachments(db(c), message.id);
-  const log = tab === 'log' ? await listMessageLog(db(c), message.id) : [];
-  return render(c, 'messages/detail.njk', {
-    message,
-    attachments,
-    log,
-    tab,
-    images: c.req.query('images') === '1',
-    canEdit: canEditMessage(user, message).ok,
-    canDelete: canDeleteMessage(user, message).ok,
+  const [attachments, log, panel] = await Promise.all([
+    listMessageAttachments(db(c), message.id),
+    tab === 'log' ? listMessageLog(db(c), message.id) : Promise.resolve([]),
+    sendPanelData(db(c), message),
+  ]);
+  return render(
+    c,
+    'messages/detail.njk',
+    {
+      message,
+      attachments,
+      log,
+      tab,
+      images: c.req.query('images') === '1',
+      canEdit: canEditMessage(user, message).ok,
+      canDelete: canDeleteMessage(user, message).ok,
+      send: {
+        ...send,
+        ...panel,
+        later: laterSuggestion(c.get('deps').config.TIMEZONE),
+        sendable: ['draft', 'exported'].includes(message.status),
+        recipientsText: [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs].map((a) => a.address).join(', '),
+      },
+    },
+    status,
+  );
+}
+
+// ------------------------------------------------------------------------------------------- sending
+
+messagesRoutes.post('/:id{[0-9]+}/send', requirePermission('messages.send'), async (c) => {
+  const message = await loadMessage(c);
+  const read = readSendForm(await readForm(c), c.get('deps').config.TIMEZONE);
+  if (!read.ok) return detailPage(c, message, { values: read.values, errors: read.errors }, 422);
+  let ids: number[];
+  try {
+    ids = await queueMessage(db(c), auditActor(c), message.id, read.options);
+  } catch (error) {
+    if (!(error instanceof RuleError)) throw error;
+    return detailPage(c, message, { values: read.values, errors: { _send: { key: error.messageKey, params: {} } } }, 422);
+  }
+  c.get('deps').sender?.wake();
+  const fmt = formatters(c.get('locale'), c.get('deps').config.TIMEZONE);
+  const recipients = [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs].map((a) => a.address).join(', ');
+  flash(c, 'success', read.options.sendAt ? 'send.scheduled' : 'send.queued', {
+    count: ids.length,
+    to: recipients.length > 200 ? `${recipients.slice(0, 200)}…` : recipients,
+    at: read.options.sendAt ? fmt.dateTime(read.options.sendAt) : '',
   });
+  return redirect(c, `/messages/${message.id}`);
 });
+
+/** One click sends a sent, failed or uncertain message again (the button says to whom). */
+messagesRoutes.post('/:id{[0-9]+}/resend', requirePermission('messages.resend'), async (c) => {
+  const message = await loadMessage(c);
+  const result = await resend(db(c), auditActor(c), message.id);
+  if (result.done.length) {
+    c.get('deps').sender?.wake();
+    flash(c, 'success', 'send.resent', { to: message.recipients || [...message.ccAddrs, ...message.bccAddrs].map((a) => a.address).join(', ') });
+  } else flash(c, 'error', 'send.not_resendable', { status: c.get('t')(`messages.status.${message.status}`) });
+  return redirect(c, `/messages/${message.id}`);
+});
+
+/** Waiting: cancel. Uncertain: a human confirms it arrived. */
+for (const [path, action, key] of [
+  ['cancel', cancel, 'send.cancelled'],
+  ['mark-sent', markSent, 'send.marked_sent'],
+] as const) {
+  messagesRoutes.post(`/:id{[0-9]+}/${path}`, requirePermission('messages.send'), async (c) => {
+    const message = await loadMessage(c);
+    const result = await action(db(c), auditActor(c), [message.id]);
+    if (result.done.length) flash(c, 'success', key);
+    else flash(c, 'error', 'send.not_in_state', { status: c.get('t')(`messages.status.${message.status}`) });
+    return redirect(c, `/messages/${message.id}`);
+  });
+}
 
 /**
  * The stored body for the detail page's sandboxed iframe, under its own CSP: no script at all, inline

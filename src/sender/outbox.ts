@@ -104,3 +104,46 @@ export async function accountUsage(db: Db, now: Date): Promise<AccountUsage[]> {
   );
   return rows.map((r) => ({ ...r, pausedAt: r.pausedAt ? new Date(r.pausedAt) : null }));
 }
+
+export interface AttemptRow {
+  id: number;
+  startedAt: Date;
+  durationMs: number;
+  outcome: string;
+  smtpCode: number | null;
+  response: string | null;
+  recipients: string;
+  rejected: string | null;
+  accountName: string | null;
+}
+
+/** Every delivery attempt of a message, newest first, with the account it went through. */
+export async function listAttempts(db: Db, messageId: number): Promise<AttemptRow[]> {
+  const rows = rowsOf<AttemptRow & { startedAt: string | Date }>(
+    await db.execute(sql`
+      select s.id, s.started_at as "startedAt", s.duration_ms as "durationMs", s.outcome, s.smtp_code as "smtpCode",
+             s.response, s.recipients, s.rejected, a.name as "accountName"
+        from send_attempts s left join smtp_accounts a on a.id = s.account_id
+       where s.message_id = ${messageId}
+       order by s.id desc
+       limit 200`),
+  );
+  return rows.map((r) => ({ ...r, startedAt: new Date(r.startedAt) }));
+}
+
+export interface SendAccountChoice {
+  id: number;
+  name: string;
+  fromAddress: string;
+  isDefault: boolean;
+  paused: boolean;
+}
+
+/** The accounts a message can be sent through, the default first. */
+export async function sendAccountChoices(db: Db): Promise<SendAccountChoice[]> {
+  return rowsOf<SendAccountChoice>(
+    await db.execute(sql`
+      select id, name, from_address as "fromAddress", is_default as "isDefault", paused_at is not null as paused
+        from smtp_accounts order by is_default desc, name`),
+  );
+}

@@ -1,0 +1,287 @@
+/**
+ * `npm run bench:send`: Posel's sending loop against a bare nodemailer pool, into the same SMTP sink.
+ *
+ *  1. Throughput, on the Postgres server (a database of its own, dropped afterwards) and on PGlite (in
+ *     memory): BENCH_MESSAGES (10,000) queued messages, each with its own ~20 KB Czech HTML body in the
+ *     store and one shared 100 KB attachment, sent into a local `smtp-server` sink (a child process that
+ *     accepts and discards) with BENCH_CONNECTIONS (4) connections on both sides:
+ *       baseline: a nodemailer pool (maxConnections N) sending the same messages prebuilt with `buildMime`
+ *                 beforehand (the build is not timed);
+ *       posel:    a `Sender` draining the queue through an SMTP account with pool size N and no limits,
+ *                 with all its bookkeeping (claim, store reads, MIME, attempt row, state, audit row).
+ *     Messages/s of each, and ratio = posel / baseline.
+ *  2. Memory: peak RSS (getrusage maxrss) of a sender child process (src/sender/testing/child.ts) that
+ *     drains BENCH_RSS_SMALL (10,000) and then BENCH_RSS_LARGE (100,000) queued messages on the Postgres
+ *     server. These use 500 distinct bodies (cycled) to keep the set-up short; each message still reads
+ *     and decrypts its body and attachment.
+ *
+ * Last line: `result: bench=send posel_msgs_s=… baseline_msgs_s=… ratio=… pglite_ratio=… rss_10k_mb=… rss_100k_mb=… rss_ratio=…`.
+ * Env: BENCH_DATABASE_URL (postgres://root@127.0.0.1:5432/postgres), BENCH_MESSAGES, BENCH_CONNECTIONS,
+ * BENCH_RSS_SMALL, BENCH_RSS_LARGE, BENCH_SKIP (comma list of postgres,pglite,rss).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { asc, sql } from 'drizzle-orm';
+import nodemailer from 'nodemailer';
+import pino from 'pino';
+import postgres from 'postgres';
+import { openPglite, openPostgres, rowsOf, type Database } from '../src/db/client.ts';
+import { messages, smtpAccounts } from '../src/db/schema/index.ts';
+import { buildMime } from '../src/mail/mime.ts';
+import { Sender } from '../src/sender/sender.ts';
+import { seedQueue } from '../src/sender/testing/seed.ts';
+import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
+import { openStore, type Store } from '../src/store/store.ts';
+
+const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
+const N_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
+const N_CONN = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const RSS_SMALL = Number(process.env.BENCH_RSS_SMALL ?? 10_000);
+const RSS_LARGE = Number(process.env.BENCH_RSS_LARGE ?? 100_000);
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const TSX = path.resolve('node_modules/.bin/tsx');
+const FROM = { address: 'obchod@firma.cz', name: 'Firma s.r.o.' };
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+// --- realistic content -----------------------------------------------------------------------------
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIRST = ['Jana', 'Petr', 'Lucie', 'Tomáš', 'Eva', 'Martin', 'Kateřina', 'Jiří', 'Zuzana', 'Ondřej', 'Hana', 'Lukáš'];
+const LAST = ['Nováková', 'Dvořák', 'Černá', 'Procházka', 'Kučerová', 'Veselý', 'Horáková', 'Němec', 'Marková', 'Pokorný'];
+const SENTENCES = [
+  'děkujeme za Vaši objednávku a potvrzujeme její přijetí.',
+  'v příloze Vám zasíláme cenovou nabídku na požadované zboží včetně dopravy.',
+  'rádi bychom Vás upozornili, že faktura č. {n} je po splatnosti.',
+  'termín dodání jsme po dohodě se skladem posunuli na {d}.',
+  'součástí dodávky je i montáž a odvoz starého zařízení zdarma.',
+  'připomínáme, že smlouva o servisu končí {d}; prodloužení můžete potvrdit odpovědí na tento e-mail.',
+  'zboží bude připraveno k vyzvednutí na naší provozovně v Pardubicích.',
+  'na základě Vašeho požadavku jsme upravili množství u položky {n}.',
+  'omlouváme se za zpoždění, které bylo způsobeno výpadkem u našeho dodavatele.',
+  'ceny jsou uvedeny bez DPH; k celkové částce bude připočtena daň ve výši 21 %.',
+  'žluťoučký kůň úpěl ďábelské ódy, ale objednávku jsme vyřídili včas.',
+];
+const ITEMS = ['Šroub M8×40', 'Deska dubová 18 mm', 'Lepidlo PUR 0,5 l', 'Barva bílá matná', 'Pant nábytkový', 'Hmoždinka 8 mm'];
+
+/** A ~20 KB HTML body in Czech, different for every `i`. */
+function body(i: number, targetBytes = 20 * 1024): string {
+  const r = rng(i + 1);
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+  const n = () => String(Math.floor(r() * 900000) + 100000);
+  const d = () => `${1 + Math.floor(r() * 28)}. ${1 + Math.floor(r() * 12)}. 2026`;
+  const parts = [`<div><p>Dobrý den, ${pick(FIRST)} ${pick(LAST)},</p>`];
+  let size = 0;
+  while (size < targetBytes - 300) {
+    if (r() < 0.15) {
+      let table = '<table><thead><tr><th>Položka</th><th>Množství</th><th>Cena</th></tr></thead><tbody>';
+      for (let k = 0; k < 3 + Math.floor(r() * 6); k++) {
+        table += `<tr><td>${pick(ITEMS)}</td><td>${1 + Math.floor(r() * 40)} ks</td><td>${(Math.floor(r() * 500000) / 100).toFixed(2).replace('.', ',')} Kč</td></tr>`;
+      }
+      parts.push(`${table}</tbody></table>`);
+    } else {
+      const text = Array.from({ length: 2 + Math.floor(r() * 4) }, () => pick(SENTENCES).replace('{n}', n()).replace('{d}', d()));
+      parts.push(`<p>${text.map((x) => x[0]!.toUpperCase() + x.slice(1)).join(' ')}</p>`);
+    }
+    size += Buffer.byteLength(parts.at(-1)!);
+  }
+  parts.push(`<p>S pozdravem<br><strong>${pick(FIRST)} ${pick(LAST)}</strong></p></div>`);
+  return parts.join('\n');
+}
+
+/** A 100 KB "PDF": a header and compressed-looking bytes, the same for every message. */
+const ATTACHMENT = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(100 * 1024 - 9)]);
+
+// --- helpers ------------------------------------------------------------------------------------------
+
+async function pool(n: number, width: number, work: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => { while (next < n) await work(next++); }));
+}
+
+interface Sink { port: number; child: ChildProcess; stop(): Promise<number> }
+
+async function startSink(): Promise<Sink> {
+  const child = spawn(TSX, ['src/sender/testing/sink.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const next = () => new Promise<Record<string, number>>((resolve) => lines.once('line', (l) => resolve(JSON.parse(l))));
+  const { port } = await next();
+  return {
+    port: port!,
+    child,
+    stop: async () => {
+      const done = next();
+      child.kill('SIGTERM');
+      return (await done).accepted ?? 0;
+    },
+  };
+}
+
+async function newServerDatabase(): Promise<{ database: Database; url: string; drop(): Promise<void> }> {
+  const name = `posel_bench_send_${process.pid}`;
+  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  await admin.unsafe(`create database "${name}"`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  const database = openPostgres(url.toString(), { max: 10 });
+  await database.migrate();
+  return {
+    database,
+    url: url.toString(),
+    drop: async () => {
+      await database.close().catch(() => {});
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+async function newStore(): Promise<{ store: Store; dir: string; masterKey: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'posel-bench-send-'));
+  const masterKey = generateMasterKey();
+  return { store: await openStore({ dir, keyRing: await openKeyRing({ masterKey }) }), dir, masterKey };
+}
+
+async function addAccount(database: Database, port: number): Promise<number> {
+  const [a] = await database.db
+    .insert(smtpAccounts)
+    .values({ name: 'Sink', host: '127.0.0.1', port, security: 'none', fromAddress: FROM.address, fromName: FROM.name, isDefault: true, poolSize: N_CONN })
+    .returning({ id: smtpAccounts.id });
+  return a!.id;
+}
+
+async function fill(database: Database, store: Store, accountId: number, count: number, distinctBodies: number): Promise<void> {
+  const bodyBlobs: string[] = new Array(distinctBodies);
+  await pool(distinctBodies, 8, async (i) => {
+    bodyBlobs[i] = await store.putBlob(body(i));
+  });
+  const blobId = await store.putBlob(ATTACHMENT);
+  await seedQueue(database.db, {
+    count,
+    bodyBlobs,
+    accountId,
+    attachment: { blobId, filename: 'Faktura 2026-0042.pdf', contentType: 'application/pdf', sizeBytes: ATTACHMENT.length },
+  });
+}
+
+/** The bare pool: nodemailer sending prebuilt raw messages, as many in flight as it queues. */
+async function baseline(database: Database, store: Store, port: number): Promise<number> {
+  const rows = await database.db.select().from(messages).orderBy(asc(messages.id));
+  const attachment = await store.get(await store.putBlob(ATTACHMENT));
+  const raws: { to: string; raw: Buffer }[] = [];
+  for (const m of rows) {
+    const html = (await store.get(m.bodyBlob)).toString('utf8');
+    raws.push({
+      to: m.toAddrs[0]!.address,
+      raw: await buildMime({ messageId: m.messageIdHeader, from: FROM, to: m.toAddrs, subject: m.subject, html, attachments: [{ filename: 'Faktura 2026-0042.pdf', contentType: 'application/pdf', content: attachment }] }),
+    });
+  }
+  const avgKb = raws.reduce((s, r) => s + r.raw.length, 0) / raws.length / 1024;
+  const transport = nodemailer.createTransport({ pool: true, maxConnections: N_CONN, maxMessages: 100, host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  const start = performance.now();
+  await Promise.all(raws.map((r) => transport.sendMail({ envelope: { from: FROM.address, to: [r.to] }, raw: r.raw })));
+  const seconds = (performance.now() - start) / 1000;
+  transport.close();
+  log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s`);
+  return raws.length / seconds;
+}
+
+/** Posel's loop: rounds until nothing is left to claim. */
+async function posel(database: Database, store: Store, count: number): Promise<number> {
+  const sender = new Sender({ db: database.db, store, logger: pino({ level: 'silent' }), testMailbox: null, idleMs: 50 });
+  const start = performance.now();
+  while ((await sender.tick()) > 0);
+  const seconds = (performance.now() - start) / 1000;
+  await sender.stop();
+  const states = rowsOf<{ status: string; n: number }>(await database.db.execute(sql`select status, count(*)::int as n from messages group by status order by status`));
+  const sent = states.find((s) => s.status === 'sent')?.n ?? 0;
+  log(`  posel:    ${sent} of ${count} sent in ${fmt(seconds, 2)} s = ${fmt(sent / seconds)} msgs/s  (states: ${states.map((s) => `${s.status} ${s.n}`).join(', ')})`);
+  if (sent !== count) log('  WARNING: not every message was sent');
+  return sent / seconds;
+}
+
+async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number; baseline: number }> {
+  log(`== throughput on ${kind}: ${N_MESSAGES} messages, ${N_CONN} connections`);
+  const server = kind === 'postgres' ? await newServerDatabase() : null;
+  const database = server?.database ?? (await openPglite(null));
+  if (!server) await database.migrate();
+  const { store, dir } = await newStore();
+  const sink = await startSink();
+  try {
+    const accountId = await addAccount(database, sink.port);
+    const t0 = performance.now();
+    await fill(database, store, accountId, N_MESSAGES, N_MESSAGES);
+    log(`  queued in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+    const base = await baseline(database, store, sink.port);
+    const mine = await posel(database, store, N_MESSAGES);
+    log(`  ratio ${fmt(mine / base, 2)}  (sink accepted ${await sink.stop()})`);
+    return { posel: mine, baseline: base };
+  } finally {
+    if (sink.child.exitCode === null) sink.child.kill('SIGTERM');
+    if (server) await server.drop();
+    else await database.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS of a child sender process draining `count` messages. */
+async function childRss(count: number): Promise<number> {
+  const server = await newServerDatabase();
+  const { store, dir, masterKey } = await newStore();
+  const sink = await startSink();
+  try {
+    const accountId = await addAccount(server.database, sink.port);
+    await fill(server.database, store, accountId, count, 500);
+    const child = spawn(TSX, ['src/sender/testing/child.ts'], {
+      env: { ...process.env, POSEL_DB_URL: server.url, POSEL_STORE_DIR: dir, POSEL_MASTER_KEY: masterKey, POSEL_EXIT_WHEN_DRAINED: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let report: { ms: number; maxRssMb: number } | null = null;
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.startsWith('{')) report = JSON.parse(l);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const r = report as { ms: number; maxRssMb: number } | null;
+    if (code !== 0 || !r) throw new Error(`sender child exited with ${code}`);
+    const [{ n } = { n: 0 }] = rowsOf<{ n: number }>(await server.database.db.execute(sql`select count(*)::int as n from messages where status = 'sent'`));
+    log(`  child drained ${count} (${n} sent) in ${fmt(r.ms / 1000, 1)} s = ${fmt(count / (r.ms / 1000))} msgs/s, peak RSS ${fmt(r.maxRssMb)} MB`);
+    return r.maxRssMb;
+  } finally {
+    if (sink.child.exitCode === null) await sink.stop();
+    await server.drop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const pg = SKIP.has('postgres') ? null : await throughput('postgres');
+const lite = SKIP.has('pglite') ? null : await throughput('pglite');
+let rssSmall = NaN;
+let rssLarge = NaN;
+if (!SKIP.has('rss')) {
+  log(`== peak RSS of a sender process: ${RSS_SMALL} vs ${RSS_LARGE} messages (Postgres server)`);
+  rssSmall = await childRss(RSS_SMALL);
+  rssLarge = await childRss(RSS_LARGE);
+}
+const ratio = pg ? pg.posel / pg.baseline : NaN;
+const liteRatio = lite ? lite.posel / lite.baseline : NaN;
+log(
+  `result: bench=send posel_msgs_s=${fmt(pg?.posel ?? NaN)} baseline_msgs_s=${fmt(pg?.baseline ?? NaN)} ratio=${fmt(ratio, 2)} pglite_ratio=${fmt(liteRatio, 2)} ` +
+    `rss_10k_mb=${fmt(rssSmall)} rss_100k_mb=${fmt(rssLarge)} rss_ratio=${fmt(rssLarge / rssSmall, 2)}`,
+);
+process.exit(0);

@@ -1,0 +1,62 @@
+/**
+ * A sender process for crash, multi-process and memory tests: opens a Postgres database and the store,
+ * runs one `Sender` (as `npm start` does, without the web part) and stops cleanly on SIGTERM.
+ *
+ * Env: POSEL_DB_URL (postgres://…), POSEL_STORE_DIR, POSEL_MASTER_KEY (the same folder and key the queueing
+ * side used), POSEL_LEASE_MS (default 5 min), POSEL_IDLE_MS (default 200), POSEL_LOG_LEVEL (silent),
+ * POSEL_DB_MAX (connections, default 10), POSEL_EXIT_WHEN_DRAINED=1 (exit once nothing is queued,
+ * deferred or sending). Writes `ready` on stdout once the loop runs, and on a drained exit one JSON line
+ * `{"drained":true,"ms":…,"maxRssMb":…}`.
+ */
+import { sql } from 'drizzle-orm';
+import pino from 'pino';
+import { openPostgres, rowsOf } from '../../db/client.ts';
+import { openKeyRing } from '../../store/keys.ts';
+import { openStore } from '../../store/store.ts';
+import { Sender } from '../sender.ts';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+const database = openPostgres(env('POSEL_DB_URL'), { max: Number(process.env.POSEL_DB_MAX ?? 10) });
+const store = await openStore({ dir: env('POSEL_STORE_DIR'), keyRing: await openKeyRing({ masterKey: env('POSEL_MASTER_KEY') }) });
+const logger = pino({ level: process.env.POSEL_LOG_LEVEL ?? 'silent' });
+const sender = new Sender({
+  db: database.db,
+  store,
+  logger,
+  testMailbox: null,
+  leaseMs: Number(process.env.POSEL_LEASE_MS ?? 5 * 60_000),
+  idleMs: Number(process.env.POSEL_IDLE_MS ?? 200),
+});
+
+const started = performance.now();
+sender.start();
+process.stdout.write('ready\n');
+
+let stopping = false;
+async function finish(code: number, report?: Record<string, unknown>): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await sender.stop();
+  await database.close();
+  if (report) process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.exit(code);
+}
+process.on('SIGTERM', () => void finish(0));
+process.on('SIGINT', () => void finish(0));
+
+if (process.env.POSEL_EXIT_WHEN_DRAINED === '1') {
+  const poll = async () => {
+    const [row] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from messages where status in ('queued', 'deferred', 'sending')`));
+    if (row && row.n === 0) {
+      const ms = performance.now() - started;
+      return finish(0, { drained: true, ms: Math.round(ms), maxRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 });
+    }
+    setTimeout(() => void poll().catch((err) => logger.error({ err }, 'poll failed')), 250);
+  };
+  void poll();
+}
