@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, isNotNull, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { clientSearchCondition, prefixTsQuery } from '../clients/queries.ts';
-import type { Db } from '../db/client.ts';
+import { rowsOf, type Db } from '../db/client.ts';
 import {
   activities,
   auditLog,
@@ -13,6 +13,7 @@ import {
   orders,
   templates,
   users,
+  type MessageAddress,
   type MessageStatus,
 } from '../db/schema/index.ts';
 
@@ -305,4 +306,46 @@ export function linkQuery(link: MessageLink): string {
 export async function communicationTab(db: Db, link: MessageLink, limit = 20) {
   const { rows, more } = await listMessagesFor(db, link, limit);
   return { rows, more, query: linkQuery(link) };
+}
+
+/** Whom "e-mail from an activity" writes to. */
+export const ACTIVITY_AUDIENCES = ['contact', 'participants', 'responsible', 'informed', 'participants_responsible'] as const;
+export type ActivityAudience = (typeof ACTIVITY_AUDIENCES)[number];
+
+/**
+ * The addresses of an activity's audience: its client (contact), its participants, its responsible users,
+ * the people kept informed, or participants and responsible users together. People without an e-mail are
+ * left out; an address is listed once.
+ */
+export async function activityRecipients(db: Db, activityId: number, audience: ActivityAudience): Promise<MessageAddress[]> {
+  const out = new Map<string, MessageAddress>();
+  const add = (email: string | null, name: string | null) => {
+    if (email && !out.has(email.toLowerCase())) out.set(email.toLowerCase(), { address: email, ...(name ? { name } : {}) });
+  };
+  if (audience === 'contact') {
+    const rows = rowsOf<{ email: string | null; name: string }>(
+      await db.execute(sql`select c.email, c.name from activities a join clients c on c.id = a.client_id where a.id = ${activityId}`),
+    );
+    for (const r of rows) add(r.email, r.name);
+  }
+  if (audience === 'participants' || audience === 'informed' || audience === 'participants_responsible') {
+    const role = audience === 'informed' ? 'cc' : 'participant';
+    const rows = rowsOf<{ email: string | null; name: string | null }>(
+      await db.execute(sql`
+        select coalesce(p.email, c.email) as email, coalesce(p.name, c.name) as name
+          from activity_people p left join clients c on c.id = p.client_id
+         where p.activity_id = ${activityId} and p.role = ${role}
+         order by p.id`),
+    );
+    for (const r of rows) add(r.email, r.name);
+  }
+  if (audience === 'responsible' || audience === 'participants_responsible') {
+    const rows = rowsOf<{ email: string; name: string }>(
+      await db.execute(sql`
+        select u.email, u.name from activity_responsibles r join users u on u.id = r.user_id
+         where r.activity_id = ${activityId} and u.active order by u.name`),
+    );
+    for (const r of rows) add(r.email, r.name);
+  }
+  return [...out.values()];
 }

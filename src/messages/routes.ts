@@ -11,6 +11,9 @@ import { safeFilename } from '../mail/mime.ts';
 import { attachmentItems, attachmentLimitBytes } from './attachments.ts';
 import { applyTemplate, readComposerForm, templateChoices, type ComposerValues } from './composer.ts';
 import {
+  ACTIVITY_AUDIENCES,
+  activityRecipients,
+  type ActivityAudience,
   cursorParam,
   getMessage,
   getMessageAttachment,
@@ -131,7 +134,11 @@ messagesRoutes.get('/new', requirePermission('messages.create'), async (c) => {
   if (full) return full;
   const linkCtx = await resolveLink(db(c), linkFromQuery((k) => c.req.query(k)));
   const values = emptyValues();
-  if (linkCtx.client?.email) values.to = formatAddressList([{ address: linkCtx.client.email, name: linkCtx.client.name }]);
+  const audience = c.req.query('to');
+  if (linkCtx.activity && audience && (ACTIVITY_AUDIENCES as readonly string[]).includes(audience)) {
+    // E-mail from an activity to its participants, responsible users, people kept informed …
+    values.to = formatAddressList(await activityRecipients(db(c), linkCtx.activity.id, audience as ActivityAudience));
+  } else if (linkCtx.client?.email) values.to = formatAddressList([{ address: linkCtx.client.email, name: linkCtx.client.name }]);
   return renderComposer(c, { values, errors: {}, attachments: [], linkCtx });
 });
 

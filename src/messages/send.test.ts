@@ -6,7 +6,7 @@
 import { eq } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activities, auditLog, messages } from '../db/schema/index.ts';
+import { activities, activityPeople, activityResponsibles, auditLog, clients, messages, users } from '../db/schema/index.ts';
 import { Sender } from '../sender/sender.ts';
 import { addUser, createAdminApp, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
 import { startSmtpPeer, type SmtpPeer } from '../test-support/smtp-peer.ts';
@@ -66,7 +66,7 @@ describe('the send panel', () => {
     await admin.post(`/messages/${id}/send`, { mode: 'individual', when: 'now' });
     const before = peer.received.length;
     await sender.tick();
-    expect(peer.received.slice(before).map((r) => r.to)).toEqual([['a@firma.cz'], ['b@firma.cz']]);
+    expect(peer.received.slice(before).map((r) => r.to).sort()).toEqual([['a@firma.cz'], ['b@firma.cz']]);
   });
 
   it('mail about an activity defaults to one message to all its people', async () => {
@@ -74,6 +74,23 @@ describe('the send panel', () => {
     const id = await draft(['a@firma.cz', 'b@firma.cz', 'c@firma.cz'], { activityId: activity!.id });
     const html = await (await admin.get(`/messages/${id}`)).text();
     expect(html).toMatch(/value="together" checked/);
+  });
+
+  it('e-mail from an activity is addressed to the audience chosen: participants, responsible users, or both', async () => {
+    const [client] = await t.db.insert(clients).values({ name: 'Marie Dvořáková', email: 'marie@dvorakova.cz' }).returning();
+    const [activity] = await t.db.insert(activities).values({ subject: 'Porada', type: 'meeting', at: new Date('2026-12-02T09:00:00Z'), clientId: client!.id }).returning();
+    await t.db.insert(activityPeople).values([
+      { activityId: activity!.id, role: 'participant', clientId: client!.id },
+      { activityId: activity!.id, role: 'participant', email: 'host@partner.cz', name: 'Host z partnera' },
+      { activityId: activity!.id, role: 'cc', email: 'sef@firma.cz' },
+    ]);
+    const [me] = await t.db.select().from(users);
+    await t.db.insert(activityResponsibles).values({ activityId: activity!.id, userId: me!.id });
+    const toOf = async (who: string) => /name="to"[^>]*value="([^"]*)"/.exec(await (await admin.get(`/messages/new?activity=${activity!.id}&to=${who}`)).text())?.[1]?.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+    expect(await toOf('participants')).toBe('"Marie Dvořáková" <marie@dvorakova.cz>, "Host z partnera" <host@partner.cz>');
+    expect(await toOf('informed')).toBe('sef@firma.cz');
+    expect(await toOf('participants_responsible')).toContain(me!.email);
+    expect(await toOf('contact')).toBe('"Marie Dvořáková" <marie@dvorakova.cz>');
   });
 
   it('schedules for later: nothing goes before the time; a bad time is refused with the form kept', async () => {
