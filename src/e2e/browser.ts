@@ -9,6 +9,9 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import pino from 'pino';
+import { startTestMailbox } from '../mail/test-mailbox.ts';
+import { Sender } from '../sender/sender.ts';
 import { createTestApp } from '../test-support/harness.ts';
 
 export const SCREENSHOTS = path.resolve('.test-results/screenshots');
@@ -40,8 +43,17 @@ export interface BrowserApp {
   close(): Promise<void>;
 }
 
-export async function startBrowserApp(js: boolean, prefix = ''): Promise<BrowserApp> {
+/**
+ * `sending`: also run what `npm start` runs for mail — the built-in test mailbox and the sending loop
+ * (polling every 200 ms), so a test can send and see the result.
+ */
+export async function startBrowserApp(js: boolean, prefix = '', options: { sending?: boolean } = {}): Promise<BrowserApp> {
   const t = await createTestApp();
+  const mailbox = options.sending ? await startTestMailbox({ db: t.db, store: t.store, logger: pino({ level: 'silent' }), port: 0 }) : null;
+  const sender = mailbox
+    ? new Sender({ db: t.db, store: t.store, logger: pino({ level: 'silent' }), testMailbox: { host: mailbox.host, port: mailbox.port }, idleMs: 200 })
+    : null;
+  sender?.start();
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -89,6 +101,8 @@ export async function startBrowserApp(js: boolean, prefix = ''): Promise<Browser
     async close() {
       await browser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sender?.stop();
+      await mailbox?.close();
       await t.close();
     },
   };

@@ -5,8 +5,8 @@
  * Env: POSEL_DB_URL (postgres://…), POSEL_STORE_DIR, POSEL_MASTER_KEY (the same folder and key the queueing
  * side used), POSEL_LEASE_MS (default 5 min), POSEL_IDLE_MS (default 200), POSEL_LOG_LEVEL (silent),
  * POSEL_DB_MAX (connections, default 10), POSEL_EXIT_WHEN_DRAINED=1 (exit once nothing is queued,
- * deferred or sending). Writes `ready` on stdout once the loop runs, and on a drained exit one JSON line
- * `{"drained":true,"ms":…,"maxRssMb":…}`.
+ * deferred or sending). Writes `ready` on stdout once the loop runs, and when it stops one JSON line
+ * `{"processed":…}` (after draining also `"drained":true,"ms":…,"maxRssMb":…`).
  */
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
@@ -33,17 +33,26 @@ const sender = new Sender({
   idleMs: Number(process.env.POSEL_IDLE_MS ?? 200),
 });
 
+// Counts what this process handled (the loop calls `this.tick()`, so the instance property is what runs).
+let processed = 0;
+const tick = sender.tick.bind(sender);
+sender.tick = async () => {
+  const n = await tick();
+  processed += n;
+  return n;
+};
+
 const started = performance.now();
 sender.start();
 process.stdout.write('ready\n');
 
 let stopping = false;
-async function finish(code: number, report?: Record<string, unknown>): Promise<void> {
+async function finish(code: number, report: Record<string, unknown> = {}): Promise<void> {
   if (stopping) return;
   stopping = true;
   await sender.stop();
   await database.close();
-  if (report) process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, processed })}\n`);
   process.exit(code);
 }
 process.on('SIGTERM', () => void finish(0));

@@ -1,0 +1,68 @@
+/**
+ * The sender killed with SIGKILL at random moments while it drains 2,000 messages, restarted each time,
+ * then left to finish: nothing is lost, nothing stays `sending`, and the only duplicates are messages that
+ * were in flight at a kill, received again with the same Message-ID. Needs a Postgres server (the child
+ * process and the test share the database); skipped without TEST_DATABASE_URL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSmtpPeer, type SmtpPeer } from '../test-support/smtp-peer.ts';
+import { addPeerAccount, serverSetup, smallBodies, startSenderProcess, statusCounts, type ServerSetup } from './testing/processes.ts';
+import { seedQueue } from './testing/seed.ts';
+
+const MESSAGES = 2000;
+const KILLS = 5;
+const LEASE_MS = 3000;
+const POOL = 4;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('the sender process killed with SIGKILL mid-run', () => {
+  let setup: ServerSetup;
+  let peer: SmtpPeer;
+  let queued: string[];
+
+  beforeAll(async () => {
+    setup = await serverSetup();
+    peer = await startSmtpPeer();
+    const accountId = await addPeerAccount(setup.database, peer.port, POOL);
+    queued = await seedQueue(setup.database.db, { count: MESSAGES, bodyBlobs: await smallBodies(setup.store), accountId });
+  });
+  afterAll(async () => {
+    await peer?.close();
+    await setup?.close();
+  });
+
+  it(`loses nothing over ${KILLS} kills and restarts: all sent, none left sending, duplicates only for in-flight messages`, async () => {
+    for (let kill = 0; kill < KILLS; kill++) {
+      const proc = startSenderProcess(setup, { POSEL_LEASE_MS: String(LEASE_MS), POSEL_IDLE_MS: '100' });
+      await proc.ready;
+      console.log('ready', kill, Date.now() % 100000, peer.received.length);
+      // A random moment once sending is under way: after 20–200 more deliveries, plus up to 50 ms.
+      const until = peer.received.length + 20 + Math.floor(Math.random() * 180);
+      const deadline = Date.now() + 30_000;
+      while (peer.received.length < until && Date.now() < deadline) await sleep(5);
+      await sleep(Math.random() * 50);
+      console.log('kill', kill, Date.now() % 100000, peer.received.length, until);
+      proc.child.kill('SIGKILL');
+      expect((await proc.exited).code).toBeNull();
+      // The next process requeues what the dead one held once its leases have run out.
+      await sleep(LEASE_MS + 200);
+    }
+    expect(peer.received.length).toBeLessThan(MESSAGES); // the kills did land mid-run
+
+    const last = startSenderProcess(setup, { POSEL_LEASE_MS: String(LEASE_MS), POSEL_IDLE_MS: '100', POSEL_EXIT_WHEN_DRAINED: '1' });
+    expect((await last.exited).code).toBe(0);
+
+    const counts = await statusCounts(setup.database);
+    expect(counts.sending ?? 0).toBe(0);
+    expect((counts.sent ?? 0) + (counts.uncertain ?? 0)).toBe(MESSAGES);
+
+    const times = new Map<string, number>();
+    for (const r of peer.received) times.set(r.messageId!, (times.get(r.messageId!) ?? 0) + 1);
+    expect(new Set(queued).size).toBe(MESSAGES);
+    expect(queued.filter((id) => !times.has(id))).toEqual([]); // every message arrived at least once
+    expect([...times.keys()].filter((id) => !queued.includes(id))).toEqual([]); // nothing else arrived
+    // Only what was in flight at a kill can arrive twice: at most a claimed round (pool × 4) per kill.
+    const duplicates = peer.received.length - times.size;
+    expect(duplicates).toBeLessThanOrEqual(KILLS * POOL * 4);
+  }, 150_000);
+});
