@@ -43,7 +43,6 @@ const N_CONN = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const RSS_SMALL = Number(process.env.BENCH_RSS_SMALL ?? 10_000);
 const RSS_LARGE = Number(process.env.BENCH_RSS_LARGE ?? 100_000);
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
-const TSX = path.resolve('node_modules/.bin/tsx');
 const FROM = { address: 'obchod@firma.cz', name: 'Firma s.r.o.' };
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
@@ -117,7 +116,7 @@ async function pool(n: number, width: number, work: (i: number) => Promise<unkno
 interface Sink { port: number; child: ChildProcess; stop(): Promise<number> }
 
 async function startSink(): Promise<Sink> {
-  const child = spawn(TSX, ['src/sender/testing/sink.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sender/testing/sink.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const next = () => new Promise<Record<string, number>>((resolve) => lines.once('line', (l) => resolve(JSON.parse(l))));
   const { port } = await next();
@@ -248,9 +247,9 @@ async function childRss(count: number): Promise<number> {
   try {
     const accountId = await addAccount(server.database, sink.port);
     await fill(server.database, store, accountId, count, 500);
-    const child = spawn(TSX, ['src/sender/testing/child.ts'], {
-      env: { ...process.env, POSEL_DB_URL: server.url, POSEL_STORE_DIR: dir, POSEL_MASTER_KEY: masterKey, POSEL_EXIT_WHEN_DRAINED: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/sender/testing/child.ts'], {
+      env: { ...process.env, POSEL_DB_URL: server.url, POSEL_STORE_DIR: dir, POSEL_MASTER_KEY: masterKey, POSEL_EXIT_WHEN_DRAINED: '1', POSEL_EXIT_WITH_PARENT: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     let report: { ms: number; maxRssMb: number } | null = null;
     createInterface({ input: child.stdout! }).on('line', (l) => {

@@ -139,6 +139,42 @@ describe.each([true, false])('messages and templates in the browser, JavaScript 
     app.expectNoProblems();
   });
 
+  it('shows a hostile body inert: no script runs, no remote request is made', async () => {
+    const { createDraft } = await import('../messages/service.ts');
+    const { SYSTEM } = await import('../test-support/harness.ts');
+    const id = await createDraft(app.t.db, app.t.store, SYSTEM, {
+      subject: 'Zlá zpráva',
+      to: [{ address: 'jan@novak.cz' }],
+      cc: [],
+      bcc: [],
+      bodyHtml:
+        '<p>Text</p><script>alert(1)</script><img src="x" onerror="alert(2)"><a href="javascript:alert(3)">odkaz</a>' +
+        '<style>body{background:url(https://tracker.example/bg.png)}</style><div data-hx-post="/logout">x</div>' +
+        '<meta http-equiv="refresh" content="0;url=https://evil.example/"><img src="https://tracker.example/pixel.png">',
+      attachments: [],
+    });
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    // Chromium reports a request the frame's CSP stops as a request that failed with "csp";
+    // anything else to another origin (a response, or another failure) would have left the machine.
+    const foreign: string[] = [];
+    const blocked: string[] = [];
+    page.on('requestfailed', (r) => !r.url().startsWith(base) && (/csp|BLOCKED_BY_CSP/i.test(r.failure()?.errorText ?? '') ? blocked : foreign).push(r.url()));
+    page.on('response', (r) => !r.url().startsWith(base) && foreign.push(`response ${r.url()}`));
+    await page.goto(`${base}/messages/${id}`);
+    await expect.poll(() => page.frameLocator('iframe.message-frame').locator('body').textContent()).toContain('Text');
+    await page.waitForTimeout(500);
+    expect(dialogs).toEqual([]);
+    expect(foreign).toEqual([]);
+    expect(blocked).toEqual(['https://tracker.example/pixel.png']);
+    expect(page.url()).toBe(`${base}/messages/${id}`);
+    // The remote image is blocked by the frame's CSP until "show images": that refusal is the only noise.
+    app.expectNoProblems([/tracker\.example|Content Security Policy/]);
+  });
+
   it('lets a viewer read the message but not edit it', async () => {
     await addUser(app.t.database, 'viewer', `viewer-${js}@firma.cz`);
     const [row] = await app.t.db.select().from(messages).where(eq(messages.clientId, clientId));

@@ -1,14 +1,19 @@
 /**
  * The storage folder for message bodies and attachments: one encrypted, compressed file per object,
  * written atomically, under fan-out folders `ab/cd/<id>`. Postgres holds what refers to them.
+ *
+ * Write path and its cost (see `npm run bench:store`): compress + encrypt, temp file, fsync, rename,
+ * fsync of the folder. The folder fsyncs are shared between concurrent writers (`DirSyncer`), a fan-out
+ * folder is created once per process (then remembered) and its parent is synced while the object's temp
+ * file is written, not before it, so a write waits for two flushes, not three.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreFolderError, StoreIntegrityError, StoreNotFoundError, StoreTooLargeError } from './errors.ts';
 import { decryptPayload, encryptPayload, HEADER_BYTES, OVERHEAD_BYTES, openObject, readHeader, sealObject } from './format.ts';
-import { fsyncDir } from './fsutil.ts';
+import { DirSyncer, fsyncDir } from './fsutil.ts';
 import type { KeyRing } from './keys.ts';
 
 /** Name of the file that marks a folder as a Posel store. */
@@ -115,6 +120,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 export class Store {
   /** In-flight `putBlob` writes by id, so concurrent calls with the same bytes write once. */
   readonly #pendingBlobs = new Map<string, Promise<void>>();
+  /** Directory fsyncs shared by concurrent writers (group commit). */
+  readonly #dirSync = new DirSyncer();
+  /** Fan-out folders (`ab`, `ab/cd`) that exist and whose entry in their parent this process has synced. */
+  readonly #readyFolders = new Set<string>();
+  /** Fan-out folders being made ready, so concurrent writers wait for the same mkdir and parent sync. */
+  readonly #preparingFolders = new Map<string, FolderState>();
 
   /** @internal use `openStore` */
   constructor(
@@ -205,7 +216,7 @@ export class Store {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
-    await fsyncDir(path.dirname(file));
+    await this.#dirSync.sync(path.dirname(file));
     return true;
   }
 
@@ -286,21 +297,16 @@ export class Store {
     await this.#replace(id, await sealObject(id, bytes, this.keyRing.newest));
   }
 
-  /** Temp file in the same folder, fsync, rename, fsync the folder: readers see the old file or the new, never half. */
+  /**
+   * Temp file in the same folder, fsync, rename, fsync the folder: readers see the old file or the new,
+   * never half, and the call resolves only once the new entry is durable (the file's, and for a folder
+   * this process has not synced yet, the folder's own entry in its parent).
+   */
   async #replace(id: string, contents: Buffer): Promise<void> {
-    const file = this.#pathOf(id);
+    const { folder, file } = this.#locate(id);
     const dir = path.dirname(file);
-    const created = await mkdir(dir, { recursive: true });
-    if (created) {
-      // New fan-out folders must be durable too, or a crash could lose the entry of the folder holding the file.
-      const topmost = path.dirname(created);
-      for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
-        await fsyncDir(parent);
-        if (parent === topmost || parent === this.dir) break;
-      }
-    }
     const temp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const { handle, durable } = await this.#createTemp(folder, temp);
     try {
       try {
         await handle.writeFile(contents);
@@ -313,7 +319,59 @@ export class Store {
       await unlink(temp).catch(() => {});
       throw error;
     }
-    await fsyncDir(dir);
+    // The folder's parent sync ran alongside the temp file's write; both must be done before we resolve.
+    await Promise.all([this.#dirSync.sync(dir), durable]);
+  }
+
+  /** Creates the temp file, making its fan-out folder first; `durable` settles when the folder's entry is synced. */
+  async #createTemp(folder: string, temp: string): Promise<{ handle: FileHandle; durable: Promise<void> }> {
+    for (let attempt = 0; ; attempt++) {
+      const state = this.#prepareFolder(folder);
+      await state.made;
+      try {
+        const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        return { handle, durable: state.durable };
+      } catch (error) {
+        // A folder we remembered was removed behind our back: forget it and make it again, once. (A
+        // missing storage folder itself is not recreated: mkdir of the fan-out folder fails then.)
+        if (attempt > 0 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        for (let rel = folder; rel !== '.'; rel = path.dirname(rel)) this.#readyFolders.delete(rel);
+      }
+    }
+  }
+
+  /**
+   * Makes a fan-out folder (`ab` or `ab/cd`) exist, once per process: `made` settles when it exists,
+   * `durable` when its parent was synced after that (whether we created it or found it: another process,
+   * or one that crashed, may have made it without syncing). Folders this process already made ready cost
+   * nothing, so a folder's parent is synced once per process lifetime, not on every write.
+   */
+  #prepareFolder(rel: string): FolderState {
+    if (this.#readyFolders.has(rel)) return READY;
+    const pending = this.#preparingFolders.get(rel);
+    if (pending) return pending;
+    const parentRel = path.dirname(rel);
+    const parent = parentRel === '.' ? READY : this.#prepareFolder(parentRel);
+    const abs = path.join(this.dir, rel);
+    const made = parent.made.then(() =>
+      // Not recursive: the storage folder itself is never recreated (a missing volume must fail loudly).
+      mkdir(abs).then(ignore, (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      }),
+    );
+    const state: FolderState = {
+      made,
+      durable: Promise.all([parent.durable, made.then(() => this.#dirSync.sync(path.dirname(abs)))]).then(ignore),
+    };
+    this.#preparingFolders.set(rel, state);
+    state.durable.then(
+      () => {
+        this.#preparingFolders.delete(rel);
+        this.#readyFolders.add(rel);
+      },
+      () => this.#preparingFolders.delete(rel),
+    );
+    return state;
   }
 
   async #readFile(id: string): Promise<Buffer> {
@@ -329,16 +387,31 @@ export class Store {
       // Refuse before reading: no valid object is larger than the cap plus the format's overhead.
       const { size } = await handle.stat();
       if (size > this.maxObjectBytes + OVERHEAD_BYTES) throw new StoreIntegrityError(id, 'too_large', `file has ${size} bytes`);
-      return await handle.readFile();
+      // One read of the known size (readFile would stat again); a file cut short meanwhile comes back short
+      // and fails the tag check.
+      const buffer = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
     } finally {
       await handle.close();
     }
   }
 
   #pathOf(id: string): string {
+    return this.#locate(id).file;
+  }
+
+  /** The object's fan-out folder (relative, `ab/cd`) and file. */
+  #locate(id: string): { folder: string; file: string } {
     // Fan out by a hash of the id, so ids of any shape spread evenly over 65,536 folders.
     const hash = createHash('sha256').update(id).digest('hex');
-    return path.join(this.dir, hash.slice(0, 2), hash.slice(2, 4), id);
+    const folder = path.join(hash.slice(0, 2), hash.slice(2, 4));
+    return { folder, file: path.join(this.dir, folder, id) };
   }
 
   async #walk(): Promise<{ name: string; file: string }[]> {
@@ -354,6 +427,15 @@ export class Store {
     return out;
   }
 }
+
+/** A fan-out folder on its way to ready: `made` once it exists, `durable` once its entry is synced. */
+interface FolderState {
+  made: Promise<void>;
+  durable: Promise<void>;
+}
+
+const ignore = () => {};
+const READY: FolderState = { made: Promise.resolve(), durable: Promise.resolve() };
 
 function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new TypeError(`Invalid store id ${JSON.stringify(id)}: use 1–128 of a-z, 0-9, _ and -.`);

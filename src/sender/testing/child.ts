@@ -4,7 +4,8 @@
  *
  * Env: POSEL_DB_URL (postgres://…), POSEL_STORE_DIR, POSEL_MASTER_KEY (the same folder and key the queueing
  * side used), POSEL_LEASE_MS (default 5 min), POSEL_IDLE_MS (default 200), POSEL_LOG_LEVEL (silent),
- * POSEL_DB_MAX (connections, default 10), POSEL_EXIT_WHEN_DRAINED=1 (exit once nothing is queued,
+ * POSEL_DB_MAX (connections, default 10), POSEL_EXIT_WITH_PARENT=1 (exit when stdin closes),
+ * POSEL_EXIT_WHEN_DRAINED=1 (exit once nothing is queued,
  * deferred or sending). Writes `ready` on stdout once the loop runs, and when it stops one JSON line
  * `{"processed":…}` (after draining also `"drained":true,"ms":…,"maxRssMb":…`).
  */
@@ -56,6 +57,11 @@ async function finish(code: number, report: Record<string, unknown> = {}): Promi
   process.exit(code);
 }
 process.on('SIGTERM', () => void finish(0));
+// Started by a test or a benchmark: stdin is a pipe from the parent; when it closes the parent is gone.
+if (process.env.POSEL_EXIT_WITH_PARENT === '1') {
+  process.stdin.on('close', () => process.exit(1));
+  process.stdin.resume();
+}
 process.on('SIGINT', () => void finish(0));
 
 if (process.env.POSEL_EXIT_WHEN_DRAINED === '1') {

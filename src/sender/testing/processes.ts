@@ -15,7 +15,6 @@ import { generateMasterKey, openKeyRing } from '../../store/keys.ts';
 import { openStore, type Store } from '../../store/store.ts';
 import { createTestDatabase } from '../../test-support/harness.ts';
 
-const TSX = path.resolve('node_modules/.bin/tsx');
 const CHILD = path.resolve(import.meta.dirname, 'child.ts');
 
 export interface ServerSetup {
@@ -70,9 +69,10 @@ export interface SenderProcess {
 /** Starts `child.ts` on `setup`; `env` adds POSEL_LEASE_MS, POSEL_EXIT_WHEN_DRAINED and the like. */
 export function startSenderProcess(setup: ServerSetup, env: Record<string, string> = {}): SenderProcess {
   const { TEST_DATABASE_URL: _a, DATABASE_URL: _b, ...base } = process.env;
-  const child = spawn(TSX, [CHILD], {
-    env: { ...base, POSEL_DB_URL: setup.url, POSEL_STORE_DIR: setup.storeDir, POSEL_MASTER_KEY: setup.masterKey, POSEL_DB_MAX: '4', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a second process, which SIGKILL would orphan.
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    env: { ...base, POSEL_DB_URL: setup.url, POSEL_STORE_DIR: setup.storeDir, POSEL_MASTER_KEY: setup.masterKey, POSEL_DB_MAX: '4', POSEL_EXIT_WITH_PARENT: '1', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let errors = '';
   child.stderr!.on('data', (d) => (errors += d));

@@ -29,3 +29,6 @@ process.on('SIGTERM', () => {
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 });
+// stdin is a pipe from the parent: when it closes, the parent is gone.
+process.stdin.on('close', () => process.exit(0));
+process.stdin.resume();
