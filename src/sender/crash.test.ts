@@ -5,8 +5,8 @@
  * process and the test share the database); skipped without TEST_DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpPeer, type SmtpPeer } from '../test-support/smtp-peer.ts';
 import { addPeerAccount, serverSetup, smallBodies, startSenderProcess, statusCounts, type ServerSetup } from './testing/processes.ts';
+import { startRecordingPeer, type RecordingPeer } from './testing/peer.ts';
 import { seedQueue } from './testing/seed.ts';
 
 const MESSAGES = 2000;
@@ -17,12 +17,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('the sender process killed with SIGKILL mid-run', () => {
   let setup: ServerSetup;
-  let peer: SmtpPeer;
+  let peer: RecordingPeer;
   let queued: string[];
 
   beforeAll(async () => {
     setup = await serverSetup();
-    peer = await startSmtpPeer();
+    peer = await startRecordingPeer();
     const accountId = await addPeerAccount(setup.database, peer.port, POOL);
     queued = await seedQueue(setup.database.db, { count: MESSAGES, bodyBlobs: await smallBodies(setup.store), accountId });
   });
@@ -35,13 +35,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the sender process killed with 
     for (let kill = 0; kill < KILLS; kill++) {
       const proc = startSenderProcess(setup, { POSEL_LEASE_MS: String(LEASE_MS), POSEL_IDLE_MS: '100' });
       await proc.ready;
-      console.log('ready', kill, Date.now() % 100000, peer.received.length);
       // A random moment once sending is under way: after 20–200 more deliveries, plus up to 50 ms.
       const until = peer.received.length + 20 + Math.floor(Math.random() * 180);
       const deadline = Date.now() + 30_000;
       while (peer.received.length < until && Date.now() < deadline) await sleep(5);
       await sleep(Math.random() * 50);
-      console.log('kill', kill, Date.now() % 100000, peer.received.length, until);
       proc.child.kill('SIGKILL');
       expect((await proc.exited).code).toBeNull();
       // The next process requeues what the dead one held once its leases have run out.
@@ -57,7 +55,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the sender process killed with 
     expect((counts.sent ?? 0) + (counts.uncertain ?? 0)).toBe(MESSAGES);
 
     const times = new Map<string, number>();
-    for (const r of peer.received) times.set(r.messageId!, (times.get(r.messageId!) ?? 0) + 1);
+    for (const id of peer.received) times.set(id, (times.get(id) ?? 0) + 1);
     expect(new Set(queued).size).toBe(MESSAGES);
     expect(queued.filter((id) => !times.has(id))).toEqual([]); // every message arrived at least once
     expect([...times.keys()].filter((id) => !queued.includes(id))).toEqual([]); // nothing else arrived

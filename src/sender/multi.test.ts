@@ -3,20 +3,20 @@
  * once, and both processes took part. Skipped without TEST_DATABASE_URL (PGlite is single-process).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpPeer, type SmtpPeer } from '../test-support/smtp-peer.ts';
 import { addPeerAccount, serverSetup, smallBodies, startSenderProcess, statusCounts, type ServerSetup } from './testing/processes.ts';
+import { startRecordingPeer, type RecordingPeer } from './testing/peer.ts';
 import { seedQueue } from './testing/seed.ts';
 
 const MESSAGES = Number(process.env.POSEL_MULTI_MESSAGES ?? 5000);
 
 describe.skipIf(!process.env.TEST_DATABASE_URL)('two sender processes on one database', () => {
   let setup: ServerSetup;
-  let peer: SmtpPeer;
+  let peer: RecordingPeer;
   let queued: string[];
 
   beforeAll(async () => {
     setup = await serverSetup();
-    peer = await startSmtpPeer();
+    peer = await startRecordingPeer();
     const accountId = await addPeerAccount(setup.database, peer.port, 4);
     queued = await seedQueue(setup.database.db, { count: MESSAGES, bodyBlobs: await smallBodies(setup.store), accountId });
   });
@@ -32,7 +32,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two sender processes on one dat
     expect([ea.code, eb.code]).toEqual([0, 0]);
 
     const times = new Map<string, number>();
-    for (const r of peer.received) times.set(r.messageId!, (times.get(r.messageId!) ?? 0) + 1);
+    for (const id of peer.received) times.set(id, (times.get(id) ?? 0) + 1);
     expect(peer.received).toHaveLength(MESSAGES);
     expect(queued.filter((id) => times.get(id) !== 1)).toEqual([]);
     expect(await statusCounts(setup.database)).toEqual({ sent: MESSAGES });

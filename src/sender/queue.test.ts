@@ -74,6 +74,20 @@ describe('queueing a draft', () => {
     expect(files.map((f) => f.blobId)).toEqual([pdf, pdf, pdf]);
   });
 
+  it('together, within the account\'s recipients-per-message limit: as few messages as the limit allows', async () => {
+    const [account] = await t.db.insert(smtpAccounts).values({ name: 'Malý limit', host: 'smtp.firma.cz', port: 587, fromAddress: 'obchod@firma.cz', maxRecipients: 2 }).returning();
+    const m = await draft(['a@firma.cz', 'b@firma.cz', 'c@firma.cz'], { ccAddrs: [{ address: 'd@firma.cz' }], bccAddrs: [{ address: 'e@firma.cz' }] });
+    const ids = await queueMessage(t.db, SYSTEM, m.id, { mode: 'together', accountId: account!.id, now });
+    const rows = await t.db.select().from(messages).where(inArray(messages.id, ids)).orderBy(messages.id);
+    expect(rows.map((r) => [r.toAddrs, r.ccAddrs, r.bccAddrs].map((l) => l.map((a) => a.address)))).toEqual([
+      [['a@firma.cz', 'b@firma.cz'], [], []],
+      [['c@firma.cz'], ['d@firma.cz'], []],
+      [[], [], ['e@firma.cz']],
+    ]);
+    await t.db.update(messages).set({ accountId: null });
+    await t.db.delete(smtpAccounts);
+  });
+
   it('refuses a draft without recipients, a message already queued, and "do not send after" before the send time', async () => {
     const empty = await draft([]);
     await expect(queueMessage(t.db, SYSTEM, empty.id, { mode: 'together', now })).rejects.toThrow(RuleError);

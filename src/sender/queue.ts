@@ -43,7 +43,8 @@ const addressList = (list: MessageAddress[]) => list.map((a) => a.address).join(
 /**
  * Queues a draft. `individual` splits it: the first recipient keeps this message (and its Message-ID),
  * every other recipient gets a copy of its own with a fresh Message-ID, the same body and attachments
- * (stored once). Returns the ids of the queued messages.
+ * (stored once). `together` splits only as far as the account's recipients-per-message limit requires.
+ * Returns the ids of the queued messages.
  */
 export async function queueMessage(db: Db, actor: AuditActor, id: number, options: QueueOptions): Promise<number[]> {
   const now = options.now ?? new Date();
@@ -55,7 +56,8 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
     if (!QUEUEABLE.includes(message.status)) throw new RuleError('sending.v.not_draft');
     const everyone = [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs];
     if (!everyone.length) throw new RuleError('sending.v.no_recipient');
-    const accountId = await resolveAccount(tx, options.accountId ?? message.accountId);
+    const account = await resolveAccount(tx, options.accountId ?? message.accountId);
+    const accountId = account?.id ?? null;
     const common = {
       status: 'queued',
       sendAt,
@@ -69,29 +71,37 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
       lastResult: null,
       version: sql`${messages.version} + 1`,
     };
+    // Who gets which copy: one recipient each (individual), or everyone together in as few messages as
+    // the account's recipients-per-message limit allows. Each address keeps its field (To, Cc, Bcc),
+    // unless everyone goes in Bcc.
+    const individual = options.mode === 'individual';
+    const tagged = [
+      ...message.toAddrs.map((a) => ({ a, field: options.bccAll ? 'bcc' : 'to' })),
+      ...message.ccAddrs.map((a) => ({ a, field: individual ? 'to' : options.bccAll ? 'bcc' : 'cc' })),
+      ...message.bccAddrs.map((a) => ({ a, field: individual ? 'to' : 'bcc' })),
+    ];
+    const perMessage = individual ? 1 : Math.max(1, account?.maxRecipients ?? tagged.length);
+    const groups: (typeof tagged)[] = [];
+    for (let i = 0; i < tagged.length; i += perMessage) groups.push(tagged.slice(i, i + perMessage));
+    const fieldsOf = (group: typeof tagged) => {
+      const pick = (field: string) => group.filter((g) => g.field === field).map((g) => g.a);
+      const toAddrs = pick('to');
+      return { toAddrs, ccAddrs: pick('cc'), bccAddrs: pick('bcc'), recipients: addressList(toAddrs) };
+    };
     const ids = [id];
-    if (options.mode === 'individual' && everyone.length > 1) {
-      const [first, ...others] = everyone;
-      await tx.update(messages).set({ ...common, toAddrs: [first!], ccAddrs: [], bccAddrs: [], recipients: first!.address }).where(eq(messages.id, id));
+    // The first group keeps this message (and its Message-ID); every other group is a copy with its own.
+    await tx.update(messages).set({ ...common, ...fieldsOf(groups[0]!) }).where(eq(messages.id, id));
+    if (groups.length > 1) {
       const files = await tx.select().from(messageAttachments).where(eq(messageAttachments.messageId, id));
-      for (const recipient of others) {
-        const { id: _id, messageIdHeader: _mid, version: _v, search: _s, ...rest } = message;
+      const { id: _id, messageIdHeader: _mid, version: _v, search: _s, ...rest } = message;
+      for (const group of groups.slice(1)) {
         const [copy] = await tx
           .insert(messages)
-          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(), toAddrs: [recipient], ccAddrs: [], bccAddrs: [], recipients: recipient.address, search: sql`(select search from messages where id = ${id})` })
+          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(), ...fieldsOf(group), search: sql`(select search from messages where id = ${id})` })
           .returning({ id: messages.id });
-        if (files.length) {
-          await tx.insert(messageAttachments).values(files.map(({ id: _f, ...f }) => ({ ...f, messageId: copy!.id })));
-        }
+        if (files.length) await tx.insert(messageAttachments).values(files.map(({ id: _f, ...f }) => ({ ...f, messageId: copy!.id })));
         ids.push(copy!.id);
       }
-    } else if (options.bccAll && message.toAddrs.length) {
-      await tx
-        .update(messages)
-        .set({ ...common, toAddrs: [], bccAddrs: [...message.toAddrs, ...message.bccAddrs] })
-        .where(eq(messages.id, id));
-    } else {
-      await tx.update(messages).set(common).where(eq(messages.id, id));
     }
     await recordAudit(tx, actor, {
       action: 'message.queue',
@@ -105,18 +115,15 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
 }
 
 /** The chosen account (it must exist), else the default one, else none (the test mailbox). */
-async function resolveAccount(tx: Db, wanted: number | null | undefined): Promise<number | null> {
+async function resolveAccount(tx: Db, wanted: number | null | undefined): Promise<{ id: number; maxRecipients: number } | null> {
+  const columns = { id: smtpAccounts.id, maxRecipients: smtpAccounts.maxRecipients };
   if (wanted != null) {
-    const [account] = await tx.select({ id: smtpAccounts.id }).from(smtpAccounts).where(eq(smtpAccounts.id, wanted));
+    const [account] = await tx.select(columns).from(smtpAccounts).where(eq(smtpAccounts.id, wanted));
     if (!account) throw new RuleError('sending.v.unknown_account');
-    return account.id;
+    return account;
   }
-  const [fallback] = await tx
-    .select({ id: smtpAccounts.id })
-    .from(smtpAccounts)
-    .orderBy(sql`${smtpAccounts.isDefault} desc`, smtpAccounts.id)
-    .limit(1);
-  return fallback?.id ?? null;
+  const [fallback] = await tx.select(columns).from(smtpAccounts).orderBy(sql`${smtpAccounts.isDefault} desc`, smtpAccounts.id).limit(1);
+  return fallback ?? null;
 }
 
 /**
