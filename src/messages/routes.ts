@@ -238,7 +238,7 @@ messagesRoutes.post('/:id{[0-9]+}/edit', requirePermission('messages.view'), asy
 
 messagesRoutes.get('/:id{[0-9]+}', requirePermission('messages.view'), async (c) => {
   const message = await loadMessage(c);
-  return detailPage(c, message, { values: defaultSendValues(message), errors: {} });
+  return detailPage(c, message, { values: await defaultSendValues(db(c), message), errors: {} });
 });
 
 /** The detail page (message or log tab) with the send panel in the given state. */

@@ -7,6 +7,7 @@ import type { Db } from '../db/client.ts';
 import type { FieldErrors } from '../http/forms.ts';
 import { listAttempts, sendAccountChoices } from '../sender/outbox.ts';
 import type { QueueOptions } from '../sender/queue.ts';
+import { getSendDefaults, mailKindOf } from '../settings/send-defaults.ts';
 import type { MessageDetail } from './queries.ts';
 
 /** individual | together | bcc (together, everyone in Bcc) */
@@ -20,18 +21,10 @@ export interface SendFormValues {
   account: string;
 }
 
-/**
- * The mode a message starts with: mail about an activity goes to its people as one message (they see each
- * other, as invited participants expect); other mail to several people goes one by one, so clients do
- * not see each other's addresses.
- */
-export function defaultSendMode(message: Pick<MessageDetail, 'activityId' | 'toAddrs' | 'ccAddrs' | 'bccAddrs'>): string {
-  if (message.activityId) return 'together';
-  return message.toAddrs.length + message.ccAddrs.length + message.bccAddrs.length > 1 ? 'individual' : 'together';
-}
-
-export function defaultSendValues(message: MessageDetail): SendFormValues {
-  return { mode: defaultSendMode(message), when: 'now', at: '', notAfter: '', account: '' };
+/** The mode a message starts with: the default for its kind of mail (settings → how mail is sent). */
+export async function defaultSendValues(db: Db, message: MessageDetail): Promise<SendFormValues> {
+  const defaults = await getSendDefaults(db);
+  return { mode: defaults[mailKindOf(message)], when: 'now', at: '', notAfter: '', account: '' };
 }
 
 /** Everything the panel and the log tab show about sending this message. */

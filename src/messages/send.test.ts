@@ -62,6 +62,7 @@ describe('the send panel', () => {
 
   it('individually: one message per recipient, each delivered alone', async () => {
     const id = await draft(['a@firma.cz', 'b@firma.cz']);
+    // "Other" mail goes one by one unless settings say otherwise.
     expect(await (await admin.get(`/messages/${id}`)).text()).toMatch(/value="individual" checked/);
     await admin.post(`/messages/${id}/send`, { mode: 'individual', when: 'now' });
     const before = peer.received.length;
@@ -74,6 +75,17 @@ describe('the send panel', () => {
     const id = await draft(['a@firma.cz', 'b@firma.cz', 'c@firma.cz'], { activityId: activity!.id });
     const html = await (await admin.get(`/messages/${id}`)).text();
     expect(html).toMatch(/value="together" checked/);
+  });
+
+  it('the default mode per kind of mail comes from settings', async () => {
+    const form = { client: 'individual', order: 'individual', contract: 'individual', activity: 'together', other: 'bcc' };
+    expect((await admin.post('/settings/sending', { ...form, other: 'nonsense' })).status).toBe(422);
+    expect((await admin.post('/settings/sending', form)).status).toBe(303);
+    const id = await draft(['a@firma.cz', 'b@firma.cz']);
+    expect(await (await admin.get(`/messages/${id}`)).text()).toMatch(/value="bcc" checked/);
+    await admin.post('/settings/sending', { ...form, other: 'individual' });
+    const [audit] = await t.db.select().from(auditLog).where(eq(auditLog.action, 'settings.send_defaults'));
+    expect(audit!.after).toMatchObject({ other: 'bcc' });
   });
 
   it('e-mail from an activity is addressed to the audience chosen: participants, responsible users, or both', async () => {

@@ -7,6 +7,7 @@ import { flash, isPartial, redirect, render } from '../http/render.ts';
 import type { AppEnv } from '../http/types.ts';
 import { applyPreset, emptyForm, formFromAccount, parseAccountForm, SECURITY_OPTIONS, type AccountFormValues } from './form.ts';
 import { PRESETS, presetByKey, presetForHost } from './presets.ts';
+import { DEFAULT_MODES, getSendDefaults, MAIL_KINDS, readSendDefaults, saveSendDefaults } from './send-defaults.ts';
 import { getAccount, listAccounts, toView, waitingFor, type AccountRow } from './queries.ts';
 import { createAccount, deleteAccount, makeDefault, resumeAccount, testAccount, updateAccount, type TestResult } from './service.ts';
 
@@ -50,6 +51,7 @@ function formPage(
 /** The administration entry of the menu: the sections this user may open (each page checks its own permission). */
 const SECTIONS = [
   { href: '/settings/accounts', key: 'nav.accounts', hint: 'settings.section.accounts', permission: 'settings.manage' },
+  { href: '/settings/sending', key: 'nav.send_defaults', hint: 'settings.section.send_defaults', permission: 'settings.manage' },
   { href: '/users', key: 'nav.users', hint: 'settings.section.users', permission: 'users.manage' },
   { href: '/roles', key: 'nav.roles', hint: 'settings.section.roles', permission: 'users.manage' },
   { href: '/test-mailbox', key: 'nav.test_mailbox', hint: 'settings.section.test_mailbox', permission: 'messages.view' },
@@ -60,6 +62,19 @@ settingsRoutes.get('/', (c) => {
   const sections = SECTIONS.filter((s) => permissions?.has(s.permission));
   if (!sections.length) return c.text('Forbidden', 403);
   return render(c, 'settings/home.njk', { sections });
+});
+
+settingsRoutes.get('/sending', requirePermission('settings.manage'), async (c) =>
+  render(c, 'settings/sending.njk', { values: await getSendDefaults(db(c)), kinds: MAIL_KINDS, modes: DEFAULT_MODES, invalid: false }),
+);
+
+settingsRoutes.post('/sending', requirePermission('settings.manage'), async (c) => {
+  const form = await readForm(c);
+  const value = readSendDefaults(form);
+  if (!value) return render(c, 'settings/sending.njk', { values: form, kinds: MAIL_KINDS, modes: DEFAULT_MODES, invalid: true }, 422);
+  await saveSendDefaults(db(c), auditActor(c), value);
+  flash(c, 'success', 'settings.send_defaults.saved');
+  return redirect(c, '/settings/sending');
 });
 
 settingsRoutes.get('/accounts', requirePermission('settings.manage'), async (c) => {

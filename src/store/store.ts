@@ -306,11 +306,15 @@ export class Store {
     const { folder, file } = this.#locate(id);
     const dir = path.dirname(file);
     const temp = `${file}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    const { handle, durable } = await this.#createTemp(folder, temp);
+    const { handle, folderState } = await this.#createTemp(folder, temp);
+    let folderDurable: Promise<void>;
     try {
       try {
         await handle.writeFile(contents);
         await handle.sync();
+        // Only now, so on a journalling file system the flush of the temp file has usually carried the
+        // new folder's entry along, and this sync of its parent finds nothing left to flush.
+        folderDurable = folderState.durable();
       } finally {
         await handle.close();
       }
@@ -319,18 +323,17 @@ export class Store {
       await unlink(temp).catch(() => {});
       throw error;
     }
-    // The folder's parent sync ran alongside the temp file's write; both must be done before we resolve.
-    await Promise.all([this.#dirSync.sync(dir), durable]);
+    await Promise.all([this.#dirSync.sync(dir), folderDurable]);
   }
 
-  /** Creates the temp file, making its fan-out folder first; `durable` settles when the folder's entry is synced. */
-  async #createTemp(folder: string, temp: string): Promise<{ handle: FileHandle; durable: Promise<void> }> {
+  /** Creates the temp file, making its fan-out folder first. */
+  async #createTemp(folder: string, temp: string): Promise<{ handle: FileHandle; folderState: FolderState }> {
     for (let attempt = 0; ; attempt++) {
       const state = this.#prepareFolder(folder);
       await state.made;
       try {
         const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-        return { handle, durable: state.durable };
+        return { handle, folderState: state };
       } catch (error) {
         // A folder we remembered was removed behind our back: forget it and make it again, once. (A
         // missing storage folder itself is not recreated: mkdir of the fan-out folder fails then.)
@@ -341,10 +344,11 @@ export class Store {
   }
 
   /**
-   * Makes a fan-out folder (`ab` or `ab/cd`) exist, once per process: `made` settles when it exists,
-   * `durable` when its parent was synced after that (whether we created it or found it: another process,
-   * or one that crashed, may have made it without syncing). Folders this process already made ready cost
-   * nothing, so a folder's parent is synced once per process lifetime, not on every write.
+   * Makes a fan-out folder (`ab` or `ab/cd`) exist, once per process: `made` settles when it exists;
+   * `durable()` syncs its parent (once, shared by every writer that asks) whether we created the folder or
+   * found it: another process, or one that crashed, may have made it without syncing. Folders this process
+   * already made ready cost nothing, so a folder's parent is synced once per process lifetime, not on every
+   * write.
    */
   #prepareFolder(rel: string): FolderState {
     if (this.#readyFolders.has(rel)) return READY;
@@ -359,18 +363,29 @@ export class Store {
         if (error.code !== 'EEXIST') throw error;
       }),
     );
+    let durable: Promise<void> | undefined;
     const state: FolderState = {
       made,
-      durable: Promise.all([parent.durable, made.then(() => this.#dirSync.sync(path.dirname(abs)))]).then(ignore),
-    };
-    this.#preparingFolders.set(rel, state);
-    state.durable.then(
-      () => {
-        this.#preparingFolders.delete(rel);
-        this.#readyFolders.add(rel);
+      durable: () => {
+        if (durable) return durable;
+        durable = Promise.all([parent.durable(), made.then(() => this.#dirSync.sync(path.dirname(abs)))]).then(ignore);
+        durable.then(
+          () => {
+            if (this.#preparingFolders.get(rel) === state) this.#preparingFolders.delete(rel);
+            this.#readyFolders.add(rel);
+          },
+          () => {
+            if (this.#preparingFolders.get(rel) === state) this.#preparingFolders.delete(rel);
+          },
+        );
+        return durable;
       },
-      () => this.#preparingFolders.delete(rel),
-    );
+    };
+    // Forget a folder whose mkdir failed, so the next write tries again.
+    made.catch(() => {
+      if (this.#preparingFolders.get(rel) === state) this.#preparingFolders.delete(rel);
+    });
+    this.#preparingFolders.set(rel, state);
     return state;
   }
 
@@ -428,14 +443,15 @@ export class Store {
   }
 }
 
-/** A fan-out folder on its way to ready: `made` once it exists, `durable` once its entry is synced. */
+/** A fan-out folder on its way to ready: `made` once it exists; `durable()` syncs its entry (once). */
 interface FolderState {
   made: Promise<void>;
-  durable: Promise<void>;
+  durable: () => Promise<void>;
 }
 
 const ignore = () => {};
-const READY: FolderState = { made: Promise.resolve(), durable: Promise.resolve() };
+const done = Promise.resolve();
+const READY: FolderState = { made: done, durable: () => done };
 
 function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new TypeError(`Invalid store id ${JSON.stringify(id)}: use 1–128 of a-z, 0-9, _ and -.`);
