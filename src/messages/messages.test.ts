@@ -341,7 +341,7 @@ describe('lists and the Communication tab', () => {
       .values({ type: 'call', subject: 'Telefonát o servisu', at: new Date('2026-03-02T10:00:00Z'), clientId: novak })
       .returning({ id: activities.id })) as [{ id: number }];
     expect(await (await admin.get(`/contracts/${contractId}`)).text()).toContain(`href="/messages/new?contract=${contractId}"`);
-    expect(await (await admin.get(`/activities/${activityId}`)).text()).toContain(`href="/messages/new?activity=${activityId}"`);
+    expect(await (await admin.get(`/activities/${activityId}`)).text()).toContain(`href="/messages/new?activity=${activityId}&amp;to=contact"`);
     const c = await newDraft(admin, { contract: String(contractId), client: String(novak), subject: 'Ke smlouvě' });
     const a = await newDraft(admin, { activity: String(activityId), client: String(novak), subject: 'K telefonátu' });
     expect(await messageRow(c)).toMatchObject({ contractId, clientId: novak });

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
-import type { Db } from '../db/client.ts';
+import { rowsOf, type Db } from '../db/client.ts';
 import { messageAttachments, messages, type MessageAddress } from '../db/schema/index.ts';
 import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
@@ -18,8 +18,8 @@ import { listMessageAttachments, type MessageLink } from './queries.ts';
 import { canDeleteMessage, canEditMessage, type RuleUser } from './rules.ts';
 
 /**
- * The domain of generated Message-IDs (`<random@domain>`). One place: when sending accounts arrive, the
- * sender's host name takes its place.
+ * The domain of generated Message-IDs (`<random@domain>`) while no sending account exists; with one, the
+ * domain of its sender address is used (receivers' spam filters distrust IDs from a made-up domain).
  */
 export const MESSAGE_ID_DOMAIN = 'posel.invalid';
 /** Longest subject we keep (RFC 5322 lines stop at 998 characters; the header folds anyway). */
@@ -93,9 +93,17 @@ function stringParams(params: Record<string, string | number> | undefined): Reco
   return Object.fromEntries(Object.entries(params ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
-/** A fresh RFC 5322 Message-ID: 128 random bits, hex, at our domain. */
-export function newMessageId(): string {
-  return `<${randomBytes(16).toString('hex')}@${MESSAGE_ID_DOMAIN}>`;
+/** A fresh RFC 5322 Message-ID: 128 random bits, hex, at `domain`. */
+export function newMessageId(domain = MESSAGE_ID_DOMAIN): string {
+  return `<${randomBytes(16).toString('hex')}@${domain}>`;
+}
+
+/** The domain for new Message-IDs: the default sending account's sender domain, else MESSAGE_ID_DOMAIN. */
+export async function messageIdDomain(db: Db): Promise<string> {
+  const [row] = rowsOf<{ domain: string }>(
+    await db.execute(sql`select lower(split_part(from_address, '@', 2)) as domain from smtp_accounts order by is_default desc, id limit 1`),
+  );
+  return row?.domain && /^[a-z0-9.-]{1,253}$/.test(row.domain) ? row.domain : MESSAGE_ID_DOMAIN;
 }
 
 /** Hex SHA-256 of a text (the log keeps this of a body, never the body). */
@@ -197,12 +205,13 @@ export async function createDraft(
   const body = await prepareBody(store, input);
   const link = options.link ?? {};
   const recipients = recipientsOf(input.to);
+  const domain = await messageIdDomain(db);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(messages)
       .values({
         status: 'draft',
-        messageIdHeader: newMessageId(),
+        messageIdHeader: newMessageId(domain),
         subject: input.subject,
         toAddrs: input.to,
         ccAddrs: input.cc,

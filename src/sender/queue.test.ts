@@ -160,3 +160,16 @@ describe('actions on waiting and finished messages', () => {
     expect(actions).toEqual(['message.queue', 'message.sent', 'message.resend', 'message.sent']);
   });
 });
+
+describe('Message-IDs', () => {
+  it('take the default sending account\'s domain once one exists', async () => {
+    const { createDraft } = await import('../messages/service.ts');
+    const before = await createDraft(t.db, t.store, SYSTEM, { subject: 'A', to: [{ address: 'a@firma.cz' }], cc: [], bcc: [], bodyHtml: '<p>a</p>', attachments: [] });
+    expect((await row(before)).messageIdHeader).toMatch(/@posel\.invalid>$/);
+    await t.db.insert(smtpAccounts).values({ name: 'Pekárna', host: 'smtp.seznam.cz', port: 465, security: 'tls', fromAddress: 'obchod@Pekarna-Capa.cz', isDefault: true });
+    const after = await createDraft(t.db, t.store, SYSTEM, { subject: 'B', to: [{ address: 'a@firma.cz' }], cc: [], bcc: [], bodyHtml: '<p>b</p>', attachments: [] });
+    expect((await row(after)).messageIdHeader).toMatch(/^<[0-9a-f]{32}@pekarna-capa\.cz>$/);
+    await t.db.update(messages).set({ accountId: null });
+    await t.db.delete(smtpAccounts);
+  });
+});

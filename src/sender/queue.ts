@@ -9,7 +9,7 @@ import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import type { Db } from '../db/client.ts';
 import { messageAttachments, messages, smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
-import { newMessageId } from '../messages/service.ts';
+import { messageIdDomain, newMessageId } from '../messages/service.ts';
 
 /** individual: one message per recipient; together: one message to all (optionally all in Bcc). */
 export const SEND_MODES = ['individual', 'together', 'desktop'] as const;
@@ -92,12 +92,13 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
     // The first group keeps this message (and its Message-ID); every other group is a copy with its own.
     await tx.update(messages).set({ ...common, ...fieldsOf(groups[0]!) }).where(eq(messages.id, id));
     if (groups.length > 1) {
+      const domain = await messageIdDomain(tx);
       const files = await tx.select().from(messageAttachments).where(eq(messageAttachments.messageId, id));
       const { id: _id, messageIdHeader: _mid, version: _v, search: _s, ...rest } = message;
       for (const group of groups.slice(1)) {
         const [copy] = await tx
           .insert(messages)
-          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(), ...fieldsOf(group), search: sql`(select search from messages where id = ${id})` })
+          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(domain), ...fieldsOf(group), search: sql`(select search from messages where id = ${id})` })
           .returning({ id: messages.id });
         if (files.length) await tx.insert(messageAttachments).values(files.map(({ id: _f, ...f }) => ({ ...f, messageId: copy!.id })));
         ids.push(copy!.id);
@@ -184,7 +185,7 @@ export function retry(db: Db, actor: AuditActor, ids: number[], now = new Date()
 export async function resend(db: Db, actor: AuditActor, id: number, now = new Date()): Promise<BulkResult> {
   const [message] = await db.select({ status: messages.status }).from(messages).where(eq(messages.id, id));
   if (!message) throw new NotFoundError();
-  const fresh = message.status === 'sent' ? { messageIdHeader: newMessageId(), sentAt: null } : {};
+  const fresh = message.status === 'sent' ? { messageIdHeader: newMessageId(await messageIdDomain(db)), sentAt: null } : {};
   return transition(
     db,
     actor,
