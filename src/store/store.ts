@@ -45,6 +45,8 @@ export interface StoreOptions {
   expectStoreId?: string;
   /** Largest object, in bytes after decompression, that `put` accepts and `get` returns. */
   maxObjectBytes?: number;
+  /** Flushes a folder's entries to disk; the default is `fsyncDir`. For tests that watch the write order. */
+  syncDir?: (dir: string) => Promise<void>;
 }
 
 export interface SweepOptions {
@@ -113,7 +115,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       `The store keys do not belong to the storage folder ${dir} (store ${marker.storeId}). Check the key file or master key.`,
     );
   }
-  return new Store(dir, marker.storeId, options.keyRing, maxObjectBytes);
+  return new Store(dir, marker.storeId, options.keyRing, maxObjectBytes, options.syncDir);
 }
 
 /** An open storage folder. Create it with `openStore`. */
@@ -121,7 +123,7 @@ export class Store {
   /** In-flight `putBlob` writes by id, so concurrent calls with the same bytes write once. */
   readonly #pendingBlobs = new Map<string, Promise<void>>();
   /** Directory fsyncs shared by concurrent writers (group commit). */
-  readonly #dirSync = new DirSyncer();
+  readonly #dirSync: DirSyncer;
   /** Fan-out folders (`ab`, `ab/cd`) that exist and whose entry in their parent this process has synced. */
   readonly #readyFolders = new Set<string>();
   /** Fan-out folders being made ready, so concurrent writers wait for the same mkdir and parent sync. */
@@ -135,7 +137,10 @@ export class Store {
     private readonly keyRing: KeyRing,
     /** Cap on an object's size after decompression. */
     readonly maxObjectBytes: number,
-  ) {}
+    syncDir: (dir: string) => Promise<void> = fsyncDir,
+  ) {
+    this.#dirSync = new DirSyncer(syncDir);
+  }
 
   /** Stores `bytes` under `id`, replacing what was there, atomically. */
   async put(id: string, bytes: Uint8Array | string): Promise<void> {
