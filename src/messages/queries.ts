@@ -112,16 +112,48 @@ function rowsQuery(db: Db) {
     .leftJoin(creator, eq(creator.id, messages.createdBy));
 }
 
+/** What the communication list can be narrowed by (all optional; they combine). */
+export interface MessageFilter {
+  status?: MessageStatus;
+  link?: MessageLink;
+  /** Local-day range already turned into instants: [from, to). */
+  from?: Date;
+  to?: Date;
+  /** Which time the range applies to. */
+  dateField?: 'created' | 'sent';
+  userId?: number;
+  /** An account id, or 0 for messages without one (the test mailbox). */
+  accountId?: number;
+  templateId?: number;
+  sendMode?: string;
+  attachments?: 'yes' | 'no';
+}
+
+function filterConditions(filter: MessageFilter): SQL[] {
+  const where: SQL[] = [...linkConditions(filter.link ?? {})];
+  if (filter.status) where.push(eq(messages.status, filter.status));
+  const at = filter.dateField === 'sent' ? messages.sentAt : messages.createdAt;
+  if (filter.from) where.push(sql`${at} >= ${filter.from.toISOString()}::timestamptz`);
+  if (filter.to) where.push(sql`${at} < ${filter.to.toISOString()}::timestamptz`);
+  if (filter.userId) where.push(eq(messages.createdBy, filter.userId));
+  if (filter.accountId === 0) where.push(sql`${messages.accountId} is null`);
+  else if (filter.accountId) where.push(eq(messages.accountId, filter.accountId));
+  if (filter.templateId) where.push(eq(messages.templateId, filter.templateId));
+  if (filter.sendMode) where.push(eq(messages.sendMode, filter.sendMode));
+  if (filter.attachments === 'yes') where.push(sql`${messages.attachmentCount} > 0`);
+  if (filter.attachments === 'no') where.push(sql`${messages.attachmentCount} = 0`);
+  return where;
+}
+
 /**
  * One page of messages, newest first, older than `before` when given (keyset on (created_at, id), which
  * the messages_created_idx serves: fast however deep). `olderThan` is the cursor of the next page.
  */
 export async function listMessages(
   db: Db,
-  params: { status?: MessageStatus; link?: MessageLink; before?: { at: string; id: number } | null; limit: number },
+  params: MessageFilter & { before?: { at: string; id: number } | null; limit: number },
 ): Promise<{ rows: MessageRow[]; olderThan: string | null }> {
-  const where: SQL[] = [...linkConditions(params.link ?? {})];
-  if (params.status) where.push(eq(messages.status, params.status));
+  const where = filterConditions(params);
   if (params.before) where.push(sql`(${messages.createdAt}, ${messages.id}) < (${params.before.at}::timestamptz, ${params.before.id})`);
   const rows = await rowsQuery(db)
     .where(where.length ? and(...where) : undefined)
@@ -130,6 +162,30 @@ export async function listMessages(
   const more = rows.length > params.limit;
   const page = more ? rows.slice(0, params.limit) : rows;
   return { rows: page, olderThan: more ? page[page.length - 1]!.cursor : null };
+}
+
+/**
+ * One page of search results, best match first (subject weighs more than recipients, recipients more
+ * than the body: the vector's A/B/C weights), then newest. Ranked pages are numbered, not keyset.
+ */
+export async function searchMessages(
+  db: Db,
+  params: MessageFilter & { query: SQL; page: number; limit: number },
+): Promise<{ rows: (MessageRow & { bodyBlob: string })[]; more: boolean }> {
+  const where = [...filterConditions(params), sql`${messages.search} @@ ${params.query}`];
+  const rows = await db
+    .select({ ...rowColumns, bodyBlob: messages.bodyBlob })
+    .from(messages)
+    .leftJoin(clients, eq(clients.id, messages.clientId))
+    .leftJoin(orders, eq(orders.id, messages.orderId))
+    .leftJoin(contracts, eq(contracts.id, messages.contractId))
+    .leftJoin(activities, eq(activities.id, messages.activityId))
+    .leftJoin(creator, eq(creator.id, messages.createdBy))
+    .where(and(...where))
+    .orderBy(sql`ts_rank(${messages.search}, ${params.query}) desc`, desc(messages.createdAt), desc(messages.id))
+    .limit(params.limit + 1)
+    .offset((params.page - 1) * params.limit);
+  return { rows: rows.slice(0, params.limit), more: rows.length > params.limit };
 }
 
 /** A record's messages for its Communication tab, newest first; `more` when there are others beyond `limit`. */
@@ -348,4 +404,14 @@ export async function activityRecipients(db: Db, activityId: number, audience: A
     for (const r of rows) add(r.email, r.name);
   }
   return [...out.values()];
+}
+
+/** The choices of the list's filter selects: users who wrote messages, accounts, templates. */
+export async function listFilterChoices(db: Db) {
+  const [people, accounts, tpls] = await Promise.all([
+    db.select({ id: users.id, name: users.name }).from(users).orderBy(asc(users.name)),
+    rowsOf<{ id: number; name: string }>(await db.execute(sql`select id, name from smtp_accounts order by name`)),
+    db.select({ id: templates.id, name: templates.name }).from(templates).orderBy(asc(templates.name)),
+  ]);
+  return { users: people, accounts, templates: tpls };
 }

@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { MESSAGE_STATUSES } from '../db/schema/index.ts';
+import { MESSAGE_STATUSES, type MessageStatus } from '../db/schema/index.ts';
 import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
 import { requirePermission } from '../http/middleware/permission.ts';
@@ -21,7 +21,10 @@ import {
   isMessageStatus,
   listMessageAttachments,
   listMessageLog,
+  listFilterChoices,
   listMessages,
+  searchMessages,
+  type MessageFilter,
   resolveLink,
   suggestRecipients,
   type LinkContext,
@@ -30,6 +33,9 @@ import {
 } from './queries.ts';
 import { canDeleteMessage, canEditMessage } from './rules.ts';
 import { cancel, markSent, queueMessage, resend } from '../sender/queue.ts';
+import { startOfLocalDay, startOfNextLocalDay } from '../activities/time.ts';
+import { dateParam, pageParam } from '../http/listing.ts';
+import { cleanQuery, searchSnippets, searchTsQuery } from './search.ts';
 import { formatters } from '../http/i18n/index.ts';
 import { readForm } from '../http/forms.ts';
 import { defaultSendValues, laterSuggestion, readSendForm, sendPanelData, type SendFormValues } from './send-form.ts';
@@ -69,21 +75,65 @@ function denied(c: Ctx, reason: string) {
 
 // ---------------------------------------------------------------------------------------------- list
 
-messagesRoutes.get('/', requirePermission('messages.view'), async (c) => {
-  const rawStatus = c.req.query('status');
-  const status = isMessageStatus(rawStatus) ? rawStatus : undefined;
-  const link = linkFromQuery((k) => c.req.query(k));
-  const before = cursorParam(c.req.query('before'));
-  const { rows, olderThan } = await listMessages(db(c), { status, link, before, limit: LIST_SIZE });
-  const linked = link.clientId || link.orderId || link.contractId || link.activityId ? await resolveLink(db(c), link) : null;
-  const filter = {
-    status,
-    client: link.clientId ?? undefined,
-    order: link.orderId ?? undefined,
-    contract: link.contractId ?? undefined,
-    activity: link.activityId ?? undefined,
+/**
+ * The communication list's filters from the query string. A value of the wrong type (or an unknown state)
+ * is ignored and reported, never an error: the page says which filters were left out.
+ */
+function readListFilter(get: (k: string) => string | undefined, timeZone: string): { filter: MessageFilter; echo: Record<string, string | number | undefined>; ignored: string[] } {
+  const ignored: string[] = [];
+  const filter: MessageFilter = { link: linkFromQuery(get) };
+  const echo: Record<string, string | number | undefined> = {
+    client: filter.link!.clientId ?? undefined,
+    order: filter.link!.orderId ?? undefined,
+    contract: filter.link!.contractId ?? undefined,
+    activity: filter.link!.activityId ?? undefined,
   };
-  const data = { rows, olderThan, filter, statuses: MESSAGE_STATUSES, linked, isFirst: !before };
+  const take = (key: string, ok: (v: string) => boolean, set: (v: string) => void) => {
+    const v = get(key)?.trim();
+    if (!v) return;
+    if (ok(v)) {
+      set(v);
+      echo[key] = v;
+    } else ignored.push(key);
+  };
+  const isId = (v: string) => /^\d{1,9}$/.test(v);
+  take('status', isMessageStatus, (v) => (filter.status = v as MessageStatus));
+  take('date', (v) => v === 'created' || v === 'sent', (v) => (filter.dateField = v as 'created' | 'sent'));
+  take('from', (v) => dateParam(v) !== null, (v) => (filter.from = startOfLocalDay(v, timeZone)));
+  take('to', (v) => dateParam(v) !== null, (v) => (filter.to = startOfNextLocalDay(v, timeZone)));
+  take('user', isId, (v) => (filter.userId = Number(v)));
+  take('account', isId, (v) => (filter.accountId = Number(v)));
+  take('template', isId, (v) => (filter.templateId = Number(v)));
+  take('mode', (v) => ['individual', 'together'].includes(v), (v) => (filter.sendMode = v));
+  take('attachments', (v) => v === 'yes' || v === 'no', (v) => (filter.attachments = v as 'yes' | 'no'));
+  return { filter, echo, ignored };
+}
+
+messagesRoutes.get('/', requirePermission('messages.view'), async (c) => {
+  const config = c.get('deps').config;
+  const { filter, echo, ignored } = readListFilter((k) => c.req.query(k), config.TIMEZONE);
+  const q = cleanQuery(c.req.query('q'));
+  const query = q ? searchTsQuery(q) : null;
+  const linked = filter.link?.clientId || filter.link?.orderId || filter.link?.contractId || filter.link?.activityId ? await resolveLink(db(c), filter.link!) : null;
+  let data: Record<string, unknown>;
+  if (q) {
+    const page = pageParam(c.req.query('page'), 200);
+    const found = query ? await searchMessages(db(c), { ...filter, query, page, limit: LIST_SIZE }) : { rows: [], more: false };
+    const snippets = query ? await searchSnippets(db(c), store(c), found.rows, query) : new Map();
+    data = { rows: found.rows.map((r) => ({ ...r, snippet: snippets.get(r.id) })), more: found.more, page, searching: true };
+  } else {
+    const before = cursorParam(c.req.query('before'));
+    const { rows, olderThan } = await listMessages(db(c), { ...filter, before, limit: LIST_SIZE });
+    data = { rows, olderThan, isFirst: !before, searching: false };
+  }
+  Object.assign(data, {
+    q,
+    filter: { ...echo, q: q || undefined },
+    statuses: MESSAGE_STATUSES,
+    linked,
+    ignored,
+    choices: await listFilterChoices(db(c)),
+  });
   if (isPartial(c) && c.req.header('HX-Target') === 'message-rows') return render(c, 'messages/_list.njk', data);
   return render(c, 'messages/index.njk', data);
 });

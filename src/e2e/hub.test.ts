@@ -1,0 +1,64 @@
+/**
+ * End-to-end, issue 6 (first part): the communication list's search finds "Žluťoučký kůň" from
+ * "zlutoucky kun" with the words marked, and a filter plus search is kept in the URL, so the same view
+ * opens in a new tab. JavaScript on (htmx, as you type) and off (a plain GET form).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDraft } from '../messages/service.ts';
+import { ADMIN, setUpAdmin, SYSTEM } from '../test-support/harness.ts';
+import { startBrowserApp, type BrowserApp } from './browser.ts';
+
+describe.each([true, false])('the communication list in the browser, JavaScript %s', (js) => {
+  let app: BrowserApp;
+  let page: BrowserApp['page'];
+  let base: string;
+
+  beforeAll(async () => {
+    app = await startBrowserApp(js, 'hub-');
+    ({ page, base } = app);
+    await setUpAdmin(app.t.client());
+    const draft = (subject: string, body: string) =>
+      createDraft(app.t.db, app.t.store, SYSTEM, { subject, to: [{ address: 'jan@novak.cz' }], cc: [], bcc: [], bodyHtml: body, attachments: [] });
+    await draft('Žluťoučký kůň na výstavě', '<p>Přijďte se podívat.</p>');
+    await draft('Faktura 2026-0042', '<p>Žluťoučký obal zdarma.</p>');
+    await draft('Pozvánka na veletrh', '<p>Zveme vás.</p>');
+    await page.goto(`${base}/login`);
+    await page.fill('#f-email', ADMIN.email);
+    await page.fill('#f-password', ADMIN.password);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('form[action="/login"] button[type=submit]')]);
+  });
+  afterAll(() => app?.close());
+
+  it('finds "Žluťoučký kůň" by "zlutoucky kun", with the words marked', async () => {
+    await app.clickTo('header nav a[href="/messages"]', '/messages', page.locator('h1'));
+    if (js) {
+      await page.locator('#f-q').pressSequentially('zlutoucky kun', { delay: 20 });
+      await page.waitForURL((url) => url.searchParams.get('q') === 'zlutoucky kun');
+    } else {
+      await page.fill('#f-q', 'zlutoucky kun');
+      await Promise.all([page.waitForURL((url) => url.searchParams.get('q') === 'zlutoucky kun'), page.click('.search-row button[type=submit]')]);
+    }
+    await page.locator('#message-rows mark', { hasText: 'kůň' }).waitFor();
+    const subjects = await page.locator('#message-rows tbody td:nth-child(3) > a').allTextContents();
+    expect(subjects).toEqual(['Žluťoučký kůň na výstavě']);
+    await app.shot('search');
+    app.expectNoProblems();
+  });
+
+  it('a filter plus a search is in the URL, and the URL opens the same view in a new tab', async () => {
+    await page.goto(`${base}/messages`);
+    await page.fill('#f-q', 'zlutoucky');
+    await page.selectOption('select[name=status]', 'draft');
+    if (!js) await Promise.all([page.waitForURL(/status=draft/), page.click('.search-row button[type=submit]')]);
+    else await page.waitForURL((url) => url.searchParams.get('q') === 'zlutoucky' && url.searchParams.get('status') === 'draft');
+    await expect.poll(() => page.locator('#message-rows tbody tr').count()).toBe(2);
+    const url = page.url();
+    const tab = await page.context().newPage();
+    await tab.goto(url);
+    expect(await tab.locator('#message-rows tbody td:nth-child(3) > a').allTextContents()).toEqual(['Žluťoučký kůň na výstavě', 'Faktura 2026-0042']);
+    expect(await tab.inputValue('#f-q')).toBe('zlutoucky');
+    expect(await tab.locator('select[name=status]').inputValue()).toBe('draft');
+    await tab.close();
+    app.expectNoProblems();
+  });
+});
