@@ -62,5 +62,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the sender process killed with 
     // Only what was in flight at a kill can arrive twice: at most a claimed round (pool × 4) per kill.
     const duplicates = peer.received.length - times.size;
     expect(duplicates).toBeLessThanOrEqual(KILLS * POOL * 4);
-  }, 150_000);
+    // A recipient who got a message twice got the same Message-ID twice (receivers can drop the copy).
+    expect(peer.byRecipient.size).toBe(MESSAGES);
+    expect([...peer.byRecipient.values()].filter((ids) => new Set(ids).size !== 1)).toEqual([]);
+  }, 300_000);
 });

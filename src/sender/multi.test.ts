@@ -2,7 +2,9 @@
  * Two sender processes on one Postgres server database drain one queue: every message is received exactly
  * once, and both processes took part. Skipped without TEST_DATABASE_URL (PGlite is single-process).
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../db/client.ts';
 import { addPeerAccount, serverSetup, smallBodies, startSenderProcess, statusCounts, type ServerSetup } from './testing/processes.ts';
 import { startRecordingPeer, type RecordingPeer } from './testing/peer.ts';
 import { seedQueue } from './testing/seed.ts';
@@ -36,9 +38,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two sender processes on one dat
     expect(peer.received).toHaveLength(MESSAGES);
     expect(queued.filter((id) => times.get(id) !== 1)).toEqual([]);
     expect(await statusCounts(setup.database)).toEqual({ sent: MESSAGES });
+    const [attempts] = rowsOf<{ n: number }>(await setup.database.db.execute(sql`select count(*)::int as n from send_attempts`));
+    expect(attempts!.n).toBe(MESSAGES); // one attempt each: no message was claimed twice
     // Both did a share of the work (a claim is at most pool × 4 = 16 messages, so neither can take all).
     expect(Number(ea.report?.processed)).toBeGreaterThan(0);
     expect(Number(eb.report?.processed)).toBeGreaterThan(0);
     expect(Number(ea.report?.processed) + Number(eb.report?.processed)).toBe(MESSAGES);
-  }, 240_000);
+  }, 300_000);
 });

@@ -86,6 +86,8 @@ export async function startSmtpPeer(options: Partial<SMTPServerOptions> = {}, be
     },
     ...options,
   });
+  // A client that drops its connection (a killed sender) is not a failure of the peer.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   peer.port = (server.server.address() as AddressInfo).port;
   peer.received = received;

@@ -65,13 +65,17 @@ if (process.env.POSEL_EXIT_WITH_PARENT === '1') {
 process.on('SIGINT', () => void finish(0));
 
 if (process.env.POSEL_EXIT_WHEN_DRAINED === '1') {
-  const poll = async () => {
-    const [row] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from messages where status in ('queued', 'deferred', 'sending')`));
-    if (row && row.n === 0) {
-      const ms = performance.now() - started;
-      return finish(0, { drained: true, ms: Math.round(ms), maxRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 });
+  const poll = async (): Promise<void> => {
+    try {
+      const [row] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from messages where status in ('queued', 'deferred', 'sending')`));
+      if (row && row.n === 0) {
+        const ms = performance.now() - started;
+        return await finish(0, { drained: true, ms: Math.round(ms), maxRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 });
+      }
+    } catch (err) {
+      logger.error({ err }, 'poll failed');
     }
-    setTimeout(() => void poll().catch((err) => logger.error({ err }, 'poll failed')), 250);
+    setTimeout(() => void poll(), 250);
   };
   void poll();
 }

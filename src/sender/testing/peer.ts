@@ -10,23 +10,28 @@ export interface RecordingPeer {
   port: number;
   /** Message-ID of every message received in full, in arrival order (a duplicate appears twice). */
   received: string[];
+  /** Envelope recipients → the Message-IDs they received (with repeats). */
+  byRecipient: Map<string, string[]>;
   close(): Promise<void>;
 }
 
 export async function startRecordingPeer(): Promise<RecordingPeer> {
   const received: string[] = [];
+  const byRecipient = new Map<string, string[]>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     maxClients: 1000,
-    onData(stream, _session, cb) {
+    onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('error', () => {}); // the client went away mid-message: nothing was received
       stream.on('end', () => {
         const head = Buffer.concat(chunks).subarray(0, 8192).toString('latin1');
-        received.push(/^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1] ?? '(none)');
+        const messageId = /^Message-ID:\s*(<[^>]+>)/im.exec(head)?.[1] ?? '(none)';
+        received.push(messageId);
+        for (const { address } of session.envelope.rcptTo) byRecipient.set(address, [...(byRecipient.get(address) ?? []), messageId]);
         cb();
       });
     },
@@ -36,6 +41,7 @@ export async function startRecordingPeer(): Promise<RecordingPeer> {
   return {
     port: (server.server.address() as AddressInfo).port,
     received,
+    byRecipient,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
