@@ -7,6 +7,7 @@ import { activitiesRoutes } from '../activities/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { clientsRoutes } from '../clients/routes.ts';
 import { contractsRoutes } from '../contracts/routes.ts';
+import { dashboardRoutes } from '../dashboard/routes.ts';
 import { importRoutes } from '../import/routes.ts';
 import { listsRoutes } from '../lists/routes.ts';
 import { ordersRoutes } from '../orders/routes.ts';
@@ -90,7 +91,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
     await next();
   });
 
-  app.get('/', (c) => render(c, 'home.njk', { database: { kind: deps.database.kind, dir: deps.config.DATA_DIR } }));
+  app.route('/', dashboardRoutes);
   app.route('/', authRoutes);
   app.route('/clients/import', importRoutes);
   app.route('/clients', clientsRoutes);

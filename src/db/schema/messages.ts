@@ -98,6 +98,8 @@ export const messages = pgTable(
     // The sender's claim reads only waiting messages, oldest due first.
     index('messages_due_idx').on(t.sendAt, t.id).where(sql`status in ('queued', 'deferred')`),
     index('messages_lease_idx').on(t.leaseUntil).where(sql`status = 'sending'`),
+    // The dashboard's chart and "sent today" read sent messages by time.
+    index('messages_sent_idx').on(t.sentAt).where(sql`status = 'sent'`),
     check(
       'messages_status_check',
       sql`${t.status} in ('draft', 'queued', 'sending', 'sent', 'deferred', 'failed', 'uncertain', 'cancelled', 'exported')`,

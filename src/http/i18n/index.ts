@@ -1,12 +1,13 @@
 import * as activities from './activities.ts';
+import * as audit from './audit.ts';
 import * as clients from './clients.ts';
 import * as contracts from './contracts.ts';
+import * as dashboard from './dashboard.ts';
 import { cs } from './cs.ts';
 import { en } from './en.ts';
 import * as imports from './import.ts';
 import * as lists from './lists.ts';
 import * as orders from './orders.ts';
-import * as audit from './audit.ts';
 import * as attachments from './attachments.ts';
 import * as messages from './messages.ts';
 import * as templates from './templates.ts';
@@ -18,7 +19,7 @@ export type Locale = (typeof LOCALES)[number];
 export type MessageKey = keyof typeof cs;
 
 /** The core catalogue plus one file per domain (each exports `cs` and an `en` with the same keys). */
-const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit];
+const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard];
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 export const catalogues: Record<Locale, Record<string, string>> = {

@@ -1,0 +1,1 @@
+CREATE INDEX "messages_sent_idx" ON "messages" USING btree ("sent_at") WHERE status = 'sent';
