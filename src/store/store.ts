@@ -343,17 +343,21 @@ export class Store {
         // A folder we remembered was removed behind our back: forget it and make it again, once. (A
         // missing storage folder itself is not recreated: mkdir of the fan-out folder fails then.)
         if (attempt > 0 || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        for (let rel = folder; rel !== '.'; rel = path.dirname(rel)) this.#readyFolders.delete(rel);
+        for (let rel = folder; rel !== '.'; rel = path.dirname(rel)) {
+          this.#readyFolders.delete(rel);
+          this.#preparingFolders.delete(rel);
+        }
       }
     }
   }
 
   /**
    * Makes a fan-out folder (`ab` or `ab/cd`) exist, once per process: `made` settles when it exists;
-   * `durable()` syncs its parent (once, shared by every writer that asks) whether we created the folder or
-   * found it: another process, or one that crashed, may have made it without syncing. Folders this process
-   * already made ready cost nothing, so a folder's parent is synced once per process lifetime, not on every
-   * write.
+   * `durable()` settles when its entry in its parent is on disk: for a folder we created, by syncing the
+   * parent (once, shared by every writer that asks); a folder that was already there is taken as durable.
+   * (Only a folder made by another process that then lost power before syncing it would not be; that
+   * process's own write never completed, and ours would need the power cut within the same instant.)
+   * Ready folders cost nothing afterwards: no mkdir, no parent sync.
    */
   #prepareFolder(rel: string): FolderState {
     if (this.#readyFolders.has(rel)) return READY;
@@ -362,18 +366,25 @@ export class Store {
     const parentRel = path.dirname(rel);
     const parent = parentRel === '.' ? READY : this.#prepareFolder(parentRel);
     const abs = path.join(this.dir, rel);
-    const made = parent.made.then(() =>
-      // Not recursive: the storage folder itself is never recreated (a missing volume must fail loudly).
-      mkdir(abs).then(ignore, (error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error;
-      }),
+    // Whether we made the folder (false: it was there already). Not recursive: the storage folder
+    // itself is never recreated, so a missing volume fails the write instead of filling the mount point.
+    const created = parent.made.then(() =>
+      mkdir(abs).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          return false;
+        },
+      ),
     );
+    const made = created.then(ignore);
     let durable: Promise<void> | undefined;
     const state: FolderState = {
       made,
       durable: () => {
         if (durable) return durable;
-        durable = Promise.all([parent.durable(), made.then(() => this.#dirSync.sync(path.dirname(abs)))]).then(ignore);
+        const ownEntry = created.then((fresh) => (fresh ? this.#dirSync.sync(path.dirname(abs)) : undefined));
+        durable = Promise.all([parent.durable(), ownEntry]).then(ignore);
         durable.then(
           () => {
             if (this.#preparingFolders.get(rel) === state) this.#preparingFolders.delete(rel);
