@@ -4,6 +4,7 @@
  * the raw source — plus "Delete all".
  */
 import { Hono, type Context } from 'hono';
+import { download } from '../http/download.ts';
 import { count, desc, eq } from 'drizzle-orm';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { recordAudit } from '../audit/queries.ts';
@@ -83,21 +84,6 @@ function headerText(mail: ParsedMail, name: string): string {
   return String(v);
 }
 
-/** RFC 6266 Content-Disposition: an ASCII fallback and the UTF-8 name. */
-function contentDisposition(name: string): string {
-  const safe = safeFilename(name);
-  const ascii = safe.normalize('NFD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%]/g, '_') || 'attachment';
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(safe).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`;
-}
-
-function download(c: Ctx, bytes: Buffer, filename: string, contentType: string) {
-  c.header('Content-Type', contentType);
-  c.header('Content-Disposition', contentDisposition(filename));
-  c.header('X-Content-Type-Options', 'nosniff');
-  c.header('Cache-Control', 'no-store');
-  c.header('Content-Length', String(bytes.length));
-  return c.body(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never, 200);
-}
 
 /**
  * The CSP of a received mail's body: nothing may run or load — inline styles and embedded images only —

@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { download } from '../http/download.ts';
 import { MESSAGE_STATUSES, type MessageStatus } from '../db/schema/index.ts';
 import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
@@ -393,21 +394,6 @@ messagesRoutes.get('/:id{[0-9]+}/body', requirePermission('messages.view'), asyn
   );
 });
 
-/** RFC 6266 Content-Disposition: an ASCII fallback and the UTF-8 name. */
-function contentDisposition(name: string): string {
-  const safe = safeFilename(name);
-  const ascii = safe.normalize('NFD').replace(/[^\x20-\x7e]/g, '').replace(/["\\%]/g, '_') || 'attachment';
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(safe).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`;
-}
-
-function download(c: Ctx, bytes: Buffer, filename: string, contentType: string) {
-  c.header('Content-Type', contentType);
-  c.header('Content-Disposition', contentDisposition(filename));
-  c.header('X-Content-Type-Options', 'nosniff');
-  c.header('Cache-Control', 'no-store');
-  c.header('Content-Length', String(bytes.length));
-  return c.body(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never, 200);
-}
 
 messagesRoutes.get('/:id{[0-9]+}/attachments/:attId{[0-9]+}', requirePermission('messages.view'), async (c) => {
   const message = await loadMessage(c);

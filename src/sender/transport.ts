@@ -66,6 +66,22 @@ interface NodemailerError extends Error {
 const rejectedOf = (errors: NodemailerError[] | undefined): RejectedRecipient[] =>
   (errors ?? []).map((e) => ({ address: e.recipient ?? '', code: e.responseCode ?? null, response: e.response ?? e.message }));
 
+/** Server, security, login and timeouts: the same for a pooled sender and a one-off verify. */
+function connectionOptions(config: TransportConfig, defaults: { connection: number; greeting: number; socket: number }) {
+  return {
+    host: config.host,
+    port: config.port,
+    secure: config.security === 'tls',
+    requireTLS: config.security === 'starttls',
+    ignoreTLS: config.security === 'none',
+    tls: { rejectUnauthorized: !config.allowInvalidCert },
+    auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
+    connectionTimeout: config.timeouts?.connection ?? defaults.connection,
+    greetingTimeout: config.timeouts?.greeting ?? defaults.greeting,
+    socketTimeout: config.timeouts?.socket ?? defaults.socket,
+  };
+}
+
 export class Transports {
   readonly #pool = new Map<string, { key: string; transporter: Transporter }>();
 
@@ -77,16 +93,7 @@ export class Transports {
       pool: true,
       maxConnections: Math.max(1, config.poolSize),
       maxMessages: 100,
-      host: config.host,
-      port: config.port,
-      secure: config.security === 'tls',
-      requireTLS: config.security === 'starttls',
-      ignoreTLS: config.security === 'none',
-      tls: { rejectUnauthorized: !config.allowInvalidCert },
-      auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
-      connectionTimeout: config.timeouts?.connection ?? 30_000,
-      greetingTimeout: config.timeouts?.greeting ?? 30_000,
-      socketTimeout: config.timeouts?.socket ?? 120_000,
+      ...connectionOptions(config, { connection: 30_000, greeting: 30_000, socket: 120_000 }),
       disableFileAccess: true,
       disableUrlAccess: true,
     } satisfies SMTPPool.Options);
@@ -128,16 +135,7 @@ export class Transports {
   /** Verifies connection and login (the "Test connection" button); throws nodemailer's error. */
   async verify(config: TransportConfig): Promise<void> {
     const transporter = nodemailer.createTransport({
-      host: config.host,
-      port: config.port,
-      secure: config.security === 'tls',
-      requireTLS: config.security === 'starttls',
-      ignoreTLS: config.security === 'none',
-      tls: { rejectUnauthorized: !config.allowInvalidCert },
-      auth: config.username ? { user: config.username, pass: config.password ?? '' } : undefined,
-      connectionTimeout: config.timeouts?.connection ?? 15_000,
-      greetingTimeout: config.timeouts?.greeting ?? 15_000,
-      socketTimeout: config.timeouts?.socket ?? 30_000,
+      ...connectionOptions(config, { connection: 15_000, greeting: 15_000, socket: 30_000 }),
     } satisfies SMTPTransport.Options);
     try {
       await transporter.verify();
