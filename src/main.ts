@@ -1,6 +1,7 @@
 /**
  * Composition root: config → database (+ migrations) → app → listen; owns graceful shutdown.
  */
+import './threadpool.ts';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { sweepSessions } from './auth/session.ts';
