@@ -335,31 +335,45 @@ export async function deleteDraft(db: Db, actor: AuditActor, user: RuleUser, id:
   });
 }
 
-/** The message as an RFC 5322 file, built from the stored body and attachments. */
-export async function messageMime(db: Db, store: Store, id: number, options: { unsent: boolean }): Promise<{ bytes: Buffer; subject: string }> {
-  const [message] = await db.select().from(messages).where(eq(messages.id, id));
-  if (!message) throw new NotFoundError();
+/**
+ * A stored message as RFC 5322 bytes: its body and attachments read from the store. For export (`unsent`
+ * or a plain copy) the Bcc line stays: it is the user's own copy, and Outlook needs it to send the draft.
+ * For sending, `from`/`replyTo` come from the account and Bcc is left out of the headers.
+ */
+export async function buildMessageMime(
+  db: Db,
+  store: Store,
+  message: typeof messages.$inferSelect,
+  options: { unsent?: boolean; sending?: { from: MessageAddress; replyTo: string | null } },
+): Promise<Buffer> {
   const html = (await store.get(message.bodyBlob)).toString('utf8');
-  const attachments = await listMessageAttachments(db, id);
+  const attachments = await listMessageAttachments(db, message.id);
   const files = await Promise.all(
     attachments.map(async (a) => ({ filename: a.filename, contentType: a.contentType, content: await store.get(a.blobId) })),
   );
-  const bytes = await buildMime(
+  const sending = options.sending;
+  return buildMime(
     {
       messageId: message.messageIdHeader,
+      ...(sending ? { from: sending.from, ...(sending.replyTo ? { replyTo: { address: sending.replyTo } } : {}) } : {}),
       to: message.toAddrs,
       cc: message.ccAddrs,
       bcc: message.bccAddrs,
       subject: message.subject,
       html,
       text: htmlToPlainText(html),
-      date: message.sentAt ?? message.updatedAt,
+      ...(sending ? {} : { date: message.sentAt ?? message.updatedAt }),
       attachments: files,
     },
-    // The Bcc line stays in the file: it is the user's own copy, and Outlook needs it to send the draft.
-    { unsent: options.unsent, keepBcc: true },
+    { unsent: Boolean(options.unsent), keepBcc: !sending },
   );
-  return { bytes, subject: message.subject };
+}
+
+/** The message as an RFC 5322 file, built from the stored body and attachments. */
+export async function messageMime(db: Db, store: Store, id: number, options: { unsent: boolean }): Promise<{ bytes: Buffer; subject: string }> {
+  const [message] = await db.select().from(messages).where(eq(messages.id, id));
+  if (!message) throw new NotFoundError();
+  return { bytes: await buildMessageMime(db, store, message, options), subject: message.subject };
 }
 
 /**

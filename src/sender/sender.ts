@@ -7,12 +7,12 @@
  * wakes at once when a message is queued or when it is stopped.
  */
 import { randomUUID } from 'node:crypto';
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
-import { messageAttachments, messages, smtpAccounts, suppressions, type MessageAddress } from '../db/schema/index.ts';
-import { buildMime } from '../mail/mime.ts';
+import { messages, smtpAccounts, suppressions, type MessageAddress } from '../db/schema/index.ts';
+import { buildMessageMime } from '../messages/service.ts';
 import type { Store } from '../store/store.ts';
 import { backoffMs, classifyFailure, classifyReport, shouldSuppress, type Outcome } from './classify.ts';
 import { accountCapacities, claimDue, hasAccounts, releaseLeases, requeueExpiredLeases } from './queries.ts';
@@ -169,7 +169,7 @@ export class Sender {
         ? { address: account.fromAddress, ...(account.fromName ? { name: account.fromName } : {}) }
         : { address: 'posel@localhost', name: 'Posel' };
       // 4. The MIME message, with its Message-ID fixed since creation.
-      const raw = await this.#mime(message, from, account?.replyTo ?? null);
+      const raw = await buildMessageMime(this.#db, this.#store, message, { sending: { from, replyTo: account?.replyTo ?? null } });
       // 5. Hand it over, and classify what the server said.
       let outcome: Outcome;
       try {
@@ -192,20 +192,6 @@ export class Sender {
     if (!addresses.length) return new Set();
     const rows = await this.#db.select({ address: suppressions.address }).from(suppressions).where(inArray(suppressions.address, addresses.map((a) => a.toLowerCase())));
     return new Set(rows.map((r) => r.address));
-  }
-
-  async #mime(message: MessageRow, from: MessageAddress, replyTo: string | null): Promise<Buffer> {
-    const files = await this.#db.select().from(messageAttachments).where(eq(messageAttachments.messageId, message.id)).orderBy(asc(messageAttachments.position));
-    return buildMime({
-      messageId: message.messageIdHeader,
-      from,
-      to: message.toAddrs,
-      cc: message.ccAddrs,
-      ...(replyTo ? { replyTo: { address: replyTo } } : {}),
-      subject: message.subject,
-      html: (await this.#store.get(message.bodyBlob)).toString('utf8'),
-      attachments: await Promise.all(files.map(async (f) => ({ filename: f.filename, contentType: f.contentType, content: await this.#store.get(f.blobId) }))),
-    });
   }
 
   async #transportFor(account: AccountRow): Promise<TransportConfig> {
