@@ -8,3 +8,4 @@ export * from './settings.ts';
 export * from './templates.ts';
 export * from './messages.ts';
 export * from './sending.ts';
+export * from './saved-views.ts';
