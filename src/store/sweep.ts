@@ -10,6 +10,7 @@ export async function isBlobReferenced(db: Db, id: string): Promise<boolean> {
       select exists (select 1 from messages where body_blob = ${id})
           or exists (select 1 from message_attachments where blob_id = ${id})
           or exists (select 1 from template_attachments where blob_id = ${id})
+          or exists (select 1 from campaign_attachments where blob_id = ${id})
           or exists (select 1 from test_mailbox where blob_id = ${id}) as used`),
   );
   return rows[0]?.used === true;

@@ -9,3 +9,4 @@ export * from './templates.ts';
 export * from './messages.ts';
 export * from './sending.ts';
 export * from './saved-views.ts';
+export * from './campaigns.ts';
