@@ -32,6 +32,7 @@ import { requestContext } from './middleware/request.ts';
 import { loadSession, requireSignIn } from './middleware/session.ts';
 import { createViews, isPartial, render } from './render.ts';
 import { hasSmtpAccounts } from '../settings/queries.ts';
+import { savedViewsRoutes } from '../saved-views/routes.ts';
 import { serveAsset } from './static.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
@@ -108,6 +109,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/settings', settingsRoutes);
   app.route('/test-mailbox', testMailboxRoutes);
   app.route('/outbox', outboxRoutes);
+  app.route('/views', savedViewsRoutes);
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
 

@@ -36,6 +36,7 @@ import { canDeleteMessage, canEditMessage } from './rules.ts';
 import { cancel, markSent, queueMessage, resend } from '../sender/queue.ts';
 import { startOfLocalDay, startOfNextLocalDay } from '../activities/time.ts';
 import { dateParam, pageParam } from '../http/listing.ts';
+import { savedViewsFor } from '../saved-views/routes.ts';
 import { cleanQuery, searchSnippets, searchTsQuery } from './search.ts';
 import { formatters } from '../http/i18n/index.ts';
 import { readForm } from '../http/forms.ts';
@@ -135,7 +136,9 @@ messagesRoutes.get('/', requirePermission('messages.view'), async (c) => {
     ignored,
     choices: await listFilterChoices(db(c)),
   });
-  if (isPartial(c) && c.req.header('HX-Target') === 'message-rows') return render(c, 'messages/_list.njk', data);
+  Object.assign(data, await savedViewsFor(c, 'messages'));
+  // A filtered list swapped in by htmx also refreshes the saved-views sidebar (it saves the current query).
+  if (isPartial(c) && c.req.header('HX-Target') === 'message-rows') return render(c, 'saved-views/_with-list.njk', { ...data, listTemplate: 'messages/_list.njk' });
   return render(c, 'messages/index.njk', data);
 });
 

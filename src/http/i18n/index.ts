@@ -13,13 +13,14 @@ import * as messages from './messages.ts';
 import * as templates from './templates.ts';
 import * as sending from './sending.ts';
 import * as settings from './settings.ts';
+import * as views from './views.ts';
 
 export const LOCALES = ['cs', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 export type MessageKey = keyof typeof cs;
 
 /** The core catalogue plus one file per domain (each exports `cs` and an `en` with the same keys). */
-const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard];
+const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard, views];
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 export const catalogues: Record<Locale, Record<string, string>> = {

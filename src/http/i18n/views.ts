@@ -1,0 +1,38 @@
+/** Saved views of lists. `en` must hold the same keys as `cs`. */
+export const cs = {
+  'views.title': 'Uložené pohledy',
+  'views.empty': 'Zatím žádné. Nastavte filtr nebo hledání a uložte je pod názvem.',
+  'views.name': 'Uložit tento pohled jako',
+  'views.name_placeholder': 'např. Nezdařené tento týden',
+  'views.save': 'Uložit pohled',
+  'views.delete': 'Smazat pohled „{name}“',
+  'views.saved': 'Pohled „{name}“ je uložen.',
+  'views.deleted': 'Pohled je smazán.',
+  'views.v.name': 'Zadejte název pohledu.',
+  'views.v.name_long': 'Název pohledu může mít nejvýše 80 znaků.',
+  'views.v.query_long': 'Tento filtr je příliš dlouhý na uložení.',
+  'views.v.too_many': 'Máte již 30 uložených pohledů; nejdříve některý smažte.',
+  'object.view': 'uložený pohled',
+  'action.view.saved': 'Uložení pohledu',
+  'action.view.replaced': 'Přepsání pohledu',
+  'action.view.deleted': 'Smazání pohledu',
+};
+
+export const en: typeof cs = {
+  'views.title': 'Saved views',
+  'views.empty': 'None yet. Set a filter or a search and save it under a name.',
+  'views.name': 'Save this view as',
+  'views.name_placeholder': 'e.g. Failed this week',
+  'views.save': 'Save view',
+  'views.delete': 'Delete view “{name}”',
+  'views.saved': 'View “{name}” saved.',
+  'views.deleted': 'View deleted.',
+  'views.v.name': 'Enter a name for the view.',
+  'views.v.name_long': 'A view name can have at most 80 characters.',
+  'views.v.query_long': 'This filter is too long to save.',
+  'views.v.too_many': 'You already have 30 saved views; delete one first.',
+  'object.view': 'saved view',
+  'action.view.saved': 'View saved',
+  'action.view.replaced': 'View replaced',
+  'action.view.deleted': 'View deleted',
+};
