@@ -95,6 +95,14 @@ export const CONFIG_KEYS = {
     default: '25',
     describe: 'Largest total size of one message\'s attachments, in MB (the composer shows it live).',
   },
+  PUBLIC_URL: {
+    schema: z
+      .string()
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'expected http(s)://host[:port][/path]' })
+      .optional(),
+    default: undefined,
+    describe: 'Address at which recipients reach Posel (unsubscribe links in marketing mail); default http://HOST:PORT.',
+  },
   BODY_LIMIT_KB: {
     schema: int(16, 1024 * 1024),
     default: '2048',
@@ -140,6 +148,8 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   const config = out as Config;
   config.DATA_DIR = path.resolve(config.DATA_DIR);
   config.STORAGE_DIR = path.resolve(config.STORAGE_DIR ?? path.join(config.DATA_DIR, 'store'));
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  config.PUBLIC_URL = (config.PUBLIC_URL ?? `http://${host}:${config.PORT}`).replace(/\/+$/, '');
   return config;
 }
 

@@ -33,6 +33,7 @@ import { loadSession, requireSignIn } from './middleware/session.ts';
 import { createViews, isPartial, render } from './render.ts';
 import { hasSmtpAccounts } from '../settings/queries.ts';
 import { savedViewsRoutes } from '../saved-views/routes.ts';
+import { unsubscribeRoutes } from '../unsubscribe/routes.ts';
 import { serveAsset } from './static.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
@@ -74,7 +75,9 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   });
 
   // Unsafe methods: same origin only (Origin / Sec-Fetch-Site), bounded body.
-  app.use(csrf());
+  // Unsubscribe links are authorised by their signed token, and RFC 8058 one-click POSTs come from mail providers.
+  const sameOrigin = csrf();
+  app.use((c, next) => (c.req.path.startsWith('/unsubscribe/') ? next() : sameOrigin(c, next)));
   // Upload routes set their own, larger limit (with a clear message); everything else gets this one.
   const uploadRoute = /^\/(clients\/import|lists\/\d+\/import|attachments|messages\/(new|\d+\/edit)|templates\/(new|\d+\/edit))(\/|$)/;
   const formLimit = bodyLimit({
@@ -110,6 +113,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/test-mailbox', testMailboxRoutes);
   app.route('/outbox', outboxRoutes);
   app.route('/views', savedViewsRoutes);
+  app.route('/unsubscribe', unsubscribeRoutes);
 
   app.notFound((c) => errorPage(c, 404, 'error.404.title', 'error.404.text'));
 

@@ -3,17 +3,16 @@
  * hard cap and stored in the blob store at once, and signed tokens that let a form carry earlier
  * uploads from one submission to the next (hidden inputs) without trusting what the browser sends back.
  */
-import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Busboy, type BusboyInstance } from '@fastify/busboy';
-import { eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { settings } from '../db/schema/index.ts';
 import type { AppEnv } from '../http/types.ts';
+import { settingHmacKey } from '../settings/hmac-keys.ts';
 import { safeContentType, safeFilename } from '../mail/mime.ts';
 
 /** An attachment whose bytes are already in the store, not yet tied to a message or template row. */
@@ -54,30 +53,9 @@ const MAX_FILES_PER_REQUEST = 100;
 
 export type TokenKey = KeyObject;
 
-const keyCache = new WeakMap<Db, Promise<TokenKey>>();
-
 /** The HMAC key for attachment tokens (from the settings table; created the first time it is needed). */
 export function attachmentTokenKey(source: Context<AppEnv> | Db): Promise<TokenKey> {
-  const db = 'req' in source ? source.get('deps').database.db : source;
-  let key = keyCache.get(db);
-  if (!key) {
-    key = loadTokenKey(db);
-    keyCache.set(db, key);
-    key.catch(() => keyCache.delete(db));
-  }
-  return key;
-}
-
-async function loadTokenKey(db: Db): Promise<TokenKey> {
-  // Two instances starting at once both try to insert; the database keeps the first, both read it back.
-  await db
-    .insert(settings)
-    .values({ key: TOKEN_KEY_SETTING, value: randomBytes(32).toString('base64') })
-    .onConflictDoNothing();
-  const [row] = await db.select().from(settings).where(eq(settings.key, TOKEN_KEY_SETTING));
-  const bytes = typeof row?.value === 'string' ? Buffer.from(row.value, 'base64') : Buffer.alloc(0);
-  if (bytes.length < 32) throw new Error(`The setting ${TOKEN_KEY_SETTING} is not a valid key.`);
-  return createSecretKey(bytes);
+  return settingHmacKey('req' in source ? source.get('deps').database.db : source, TOKEN_KEY_SETTING);
 }
 
 interface TokenPayload {

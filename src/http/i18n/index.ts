@@ -14,13 +14,14 @@ import * as templates from './templates.ts';
 import * as sending from './sending.ts';
 import * as settings from './settings.ts';
 import * as views from './views.ts';
+import * as unsubscribe from './unsubscribe.ts';
 
 export const LOCALES = ['cs', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 export type MessageKey = keyof typeof cs;
 
 /** The core catalogue plus one file per domain (each exports `cs` and an `en` with the same keys). */
-const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard, views];
+const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard, views, unsubscribe];
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 export const catalogues: Record<Locale, Record<string, string>> = {

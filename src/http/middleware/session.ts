@@ -58,7 +58,7 @@ export function loadSession(): MiddlewareHandler<AppEnv> {
   };
 }
 
-const PUBLIC = /^\/(login|setup|lang|healthz)(\/|$)/;
+const PUBLIC = /^\/(login|setup|lang|healthz|unsubscribe)(\/|$)/;
 
 /**
  * With no user in the database, everything leads to /setup. Afterwards every non-public page needs
