@@ -20,6 +20,8 @@ export function shouldSuppress(r: RejectedRecipient): boolean {
   return r.code != null && SUPPRESS_CODES.has(r.code);
 }
 
+const CERTIFICATE_ERROR = /self[- ]signed certificate|certificate has expired|unable to (get|verify)[^\n]*certificate|certificate is not yet valid|Hostname\/IP does not match certificate|ERR_TLS_CERT/i;
+
 const codeOf = (response: string): number | null => {
   const m = /^([245]\d\d)[ -]/.exec(response);
   return m ? Number(m[1]) : null;
@@ -47,6 +49,9 @@ export function classifyFailure(f: SendFailure): Outcome {
   if (code != null && code >= 500) return { kind: 'failed', response, code, rejected: f.rejected };
   if (code != null && code >= 400) return { kind: 'deferred', response, code, retryAfterMs: retryAfterMs(response) };
   if (f.code === 'EENVELOPE') return { kind: 'failed', response, code, rejected: f.rejected };
+  // A certificate that does not verify will not verify on the next try either: like a wrong password, the
+  // account needs an admin (fix the server name, or allow the certificate), so it is paused, not retried.
+  if (CERTIFICATE_ERROR.test(f.message)) return { kind: 'auth', response, code };
   // No SMTP reply at all: a network error or a timeout. Before the last byte was written the server
   // cannot have accepted the message; after it, it may have.
   if (f.afterData) return { kind: 'uncertain', response, code };
