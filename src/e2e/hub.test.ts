@@ -1,7 +1,7 @@
 /**
  * End-to-end, issue 6 (first part): the communication list's search finds "Žluťoučký kůň" from
  * "zlutoucky kun" with the words marked, and a filter plus search is kept in the URL, so the same view
- * opens in a new tab. JavaScript on (htmx, as you type) and off (a plain GET form).
+ * opens in a new tab, and can be saved as a named view. JavaScript on (htmx, as you type) and off (a plain GET form).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDraft } from '../messages/service.ts';
@@ -59,6 +59,22 @@ describe.each([true, false])('the communication list in the browser, JavaScript 
     expect(await tab.inputValue('#f-q')).toBe('zlutoucky');
     expect(await tab.locator('select[name=status]').inputValue()).toBe('draft');
     await tab.close();
+    app.expectNoProblems();
+  });
+
+  it('saves the filtered view under a name and opens it again from the sidebar', async () => {
+    // Continues from the filtered list of the previous step (search "zlutoucky", state draft).
+    await page.fill('#view-name', 'Žluťoučké koncepty');
+    await Promise.all([page.waitForURL(/status=draft/), page.click('.save-view button[type=submit]')]);
+    await page.locator('#flash', { hasText: 'Pohled „Žluťoučké koncepty“ je uložen.' }).waitFor();
+    const link = page.locator('#saved-views a', { hasText: 'Žluťoučké koncepty' });
+    expect(await link.getAttribute('aria-current')).toBe('true');
+    await app.shot('saved-view');
+    await app.clickTo('header nav a[href="/messages"]', '/messages', page.locator('h1'));
+    expect(await page.locator('#message-rows tbody tr').count()).toBe(3);
+    await app.clickTo('#saved-views a:has-text("Žluťoučké koncepty")', '/messages', page.locator('#saved-views [aria-current="true"]'));
+    expect(await page.inputValue('#f-q')).toBe('zlutoucky');
+    expect(await page.locator('#message-rows tbody td:nth-child(3) > a').allTextContents()).toEqual(['Žluťoučký kůň na výstavě', 'Faktura 2026-0042']);
     app.expectNoProblems();
   });
 });

@@ -29,7 +29,7 @@ describe('saved views of the communication list', () => {
   });
 
   it('offers to save the current filter, saves it under a name and lists it as a link to the same filter', async () => {
-    expect(await sidebar(admin, '/messages?status=failed&q=faktura&page=2')).toContain('name="query" value="q=faktura&amp;status=failed"');
+    expect(await sidebar(admin, '/messages?status=failed&q=faktura&page=2')).toContain('id="view-query" value="q=faktura&amp;status=failed"');
     const res = await admin.post('/views', { list: 'messages', name: '  Nezdařené   faktury ', query: 'status=failed&q=faktura&page=2' });
     expect(res.status).toBe(303);
     expect(res.headers.get('Location')).toBe('/messages?q=faktura&status=failed');
@@ -77,7 +77,9 @@ describe('saved views of the communication list', () => {
 
   it('refreshes the sidebar with the new query when htmx swaps the filtered list', async () => {
     const html = await (await admin.get('/messages?status=queued', { 'HX-Request': 'true', 'HX-Target': 'message-rows' })).text();
-    expect(html).toMatch(/<aside class="saved-views" id="saved-views"[^>]*hx-swap-oob="true"/);
-    expect(html).toContain('name="query" value="status=queued"');
+    // Only the links and the query to save are swapped: a view name being typed is not wiped.
+    expect(html).toMatch(/<div id="saved-views-list" hx-swap-oob="true">/);
+    expect(html).toMatch(/<input type="hidden" name="query" id="view-query" value="status=queued" hx-swap-oob="true">/);
+    expect(html).not.toContain('id="view-name"');
   });
 });
