@@ -17,7 +17,8 @@ export type IntegrityReason =
   | 'unknown_key' // header names a key id the key ring does not hold
   | 'auth_failed' // GCM tag mismatch: flipped bit, truncation inside the body, or another object's file
   | 'too_large' // would expand past the size cap (decompression bomb) or the file is larger than any object
-  | 'corrupt_compression'; // authenticated but not decompressible: only a bug or a stolen key gets here
+  | 'corrupt_compression' // authenticated but not decompressible: only a bug or a stolen key gets here
+  | 'not_a_pack'; // authenticated, but a part was asked of an object that is not a pack of parts
 
 /** An object exists but cannot be trusted; `reason` says which check failed. */
 export class StoreIntegrityError extends StoreError {

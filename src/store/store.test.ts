@@ -423,3 +423,46 @@ describe('sweeping unreferenced files', () => {
     expect(await store.has('msg-1')).toBe(true);
   });
 });
+
+describe('packs: many small bodies in one object (bulk generation)', () => {
+  it('returns a reference per part that reads back exactly, writing one file for all of them', async () => {
+    const { store, dir } = await setup();
+    const bodies = Array.from({ length: 200 }, (_, i) => `<p>Dobrý den, zákazníku č. ${i}, posíláme potvrzení objednávky.</p>`);
+    bodies.push('', 'Žluťoučký kůň'.repeat(1000));
+    const refs = await store.putBlobs(bodies);
+    expect(refs).toHaveLength(bodies.length);
+    expect(new Set(refs.map((r) => r.split('~')[0])).size).toBe(1);
+    expect(refs[5]).toMatch(/^blob_[a-z0-9_-]+~5$/);
+    expect(filesIn(dir)).toHaveLength(1);
+    for (const i of [0, 5, 199, 200, 201]) expect((await store.get(refs[i]!)).toString('utf8')).toBe(bodies[i]);
+    expect(await store.has(refs[3]!)).toBe(true);
+    // The same parts again: the same pack, not a second file.
+    expect(await store.putBlobs(bodies)).toEqual(refs);
+    expect(filesIn(dir)).toHaveLength(1);
+    expect(await store.putBlobs([])).toEqual([]);
+  });
+
+  it('refuses a part that is not there, and a part of an object that is not a pack', async () => {
+    const { store } = await setup();
+    const [ref] = await store.putBlobs(['jediný']);
+    const pack = ref!.split('~')[0]!;
+    await expect(store.get(`${pack}~1`)).rejects.toBeInstanceOf(StoreNotFoundError);
+    const plain = await store.putBlob('obyčejný blob');
+    await expect(store.get(`${plain}~0`)).rejects.toMatchObject({ name: 'StoreIntegrityError', reason: 'not_a_pack' });
+    await expect(store.get('blob_neexistuje~0')).rejects.toBeInstanceOf(StoreNotFoundError);
+    // A reference is not an id: it cannot be written to, and odd spellings are refused.
+    await expect(store.put(`${pack}~0`, 'x')).rejects.toThrow();
+    await expect(store.get(`${pack}~01x`)).rejects.toThrow();
+  });
+
+  it('detects an altered pack like any other object', async () => {
+    const { store, dir } = await setup();
+    const refs = await store.putBlobs(['první', 'druhá']);
+    const file = path.join(dir, filesIn(dir)[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 20]! ^= 1;
+    writeFileSync(file, bytes);
+    const fresh = await openStore({ dir, keyRing: (store as unknown as { keyRing: KeyRing }).keyRing });
+    await expect(fresh.get(refs[1]!)).rejects.toBeInstanceOf(StoreIntegrityError);
+  });
+});

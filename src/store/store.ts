@@ -33,6 +33,16 @@ const ID_PATTERN = /^[a-z0-9_-]{1,128}$/;
 /** Content-addressed blobs get this prefix; `put` refuses it, so a chosen id cannot shadow a blob. */
 const BLOB_PREFIX = 'blob_';
 const FANOUT_DIR = /^[0-9a-f]{2}$/;
+/**
+ * A part of a pack (see `putBlobs`): `<pack blob id>~<index>`. `~` is outside the id alphabet, so a part
+ * reference can never name a file, and the database finds a pack's users by the text before it.
+ */
+const PART_REF = /^(blob_[a-z0-9_-]{1,120})~(\d{1,6})$/;
+const PACK_MAGIC = Buffer.from('PPK1');
+/** Most parts in one pack (a bulk action writes one pack per batch of messages). */
+export const MAX_PACK_PARTS = 10_000;
+/** Decoded packs kept for reads that follow each other (the sender goes through a batch in order). */
+const PACK_CACHE_ENTRIES = 8;
 const TEMP_SUFFIX = '.tmp';
 /** Entries a freshly formatted or mounted volume may hold; they do not make a folder "not empty". */
 const IGNORED_IN_EMPTY_FOLDER = new Set(['lost+found', '.DS_Store']);
@@ -128,6 +138,8 @@ export class Store {
   readonly #readyFolders = new Set<string>();
   /** Fan-out folders being made ready, so concurrent writers wait for the same mkdir and parent sync. */
   readonly #preparingFolders = new Map<string, FolderState>();
+  /** Recently read packs, decoded into their parts (least recently used first). */
+  readonly #packs = new Map<string, Promise<Buffer[]>>();
 
   /** @internal use `openStore` */
   constructor(
@@ -182,6 +194,24 @@ export class Store {
   }
 
   /**
+   * Stores many small contents as one object (a pack) and returns a reference to each part, in order:
+   * one write and one fsync for a whole batch of generated message bodies instead of one per body, and
+   * similar bodies compress together. A part is read with `get(ref)` like any object; the pack is removed
+   * by the sweeper once no row refers to any of its parts (see src/store/sweep.ts).
+   */
+  async putBlobs(parts: readonly (Uint8Array | string)[]): Promise<string[]> {
+    if (!parts.length) return [];
+    if (parts.length > MAX_PACK_PARTS) throw new TypeError(`A pack holds at most ${MAX_PACK_PARTS} parts.`);
+    const bytes = parts.map(toBytes);
+    const head = Buffer.alloc(8 + 4 * bytes.length);
+    PACK_MAGIC.copy(head, 0);
+    head.writeUInt32BE(bytes.length, 4);
+    bytes.forEach((b, i) => head.writeUInt32BE(b.length, 8 + 4 * i));
+    const id = await this.putBlob(Buffer.concat([head, ...bytes]));
+    return bytes.map((_, i) => `${id}~${i}`);
+  }
+
+  /**
    * Seals a small secret (an SMTP password) with the newest key for keeping in the database, bound to
    * `purpose` (e.g. `smtp-account:3`) so a sealed value copied to another row does not open there.
    */
@@ -196,12 +226,31 @@ export class Store {
 
   /** The bytes stored under `id`. Throws `StoreNotFoundError`, or `StoreIntegrityError` for anything altered. */
   async get(id: string): Promise<Buffer> {
+    const part = PART_REF.exec(id);
+    if (part) return this.#getPart(id, part[1]!, Number(part[2]));
     checkId(id);
     return openObject(id, await this.#readFile(id), this.keyRing, this.maxObjectBytes);
   }
 
-  /** Whether a file exists for `id` (without reading or checking it). */
+  async #getPart(ref: string, packId: string, index: number): Promise<Buffer> {
+    let pack = this.#packs.get(packId);
+    if (pack) {
+      this.#packs.delete(packId); // most recently used goes last
+    } else {
+      pack = this.get(packId).then((bytes) => splitPack(packId, bytes));
+      pack.catch(() => this.#packs.delete(packId));
+    }
+    this.#packs.set(packId, pack);
+    while (this.#packs.size > PACK_CACHE_ENTRIES) this.#packs.delete(this.#packs.keys().next().value!);
+    const parts = await pack;
+    const found = parts[index];
+    if (!found) throw new StoreNotFoundError(ref);
+    return found;
+  }
+
+  /** Whether a file exists for `id` (for a pack's part: its pack), without reading or checking it. */
   async has(id: string): Promise<boolean> {
+    id = PART_REF.exec(id)?.[1] ?? id;
     checkId(id);
     try {
       return (await stat(this.#pathOf(id))).isFile();
@@ -468,6 +517,24 @@ interface FolderState {
 const ignore = () => {};
 const done = Promise.resolve();
 const READY: FolderState = { made: done, durable: () => done };
+
+/** The parts of a pack written by `putBlobs`; anything else under a part reference is an integrity error. */
+function splitPack(id: string, bytes: Buffer): Buffer[] {
+  const bad = () => new StoreIntegrityError(id, 'not_a_pack');
+  if (bytes.length < 8 || !bytes.subarray(0, 4).equals(PACK_MAGIC)) throw bad();
+  const count = bytes.readUInt32BE(4);
+  if (count > MAX_PACK_PARTS || bytes.length < 8 + 4 * count) throw bad();
+  const parts: Buffer[] = [];
+  let at = 8 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const length = bytes.readUInt32BE(8 + 4 * i);
+    if (at + length > bytes.length) throw bad();
+    parts.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  if (at !== bytes.length) throw bad();
+  return parts;
+}
 
 function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new TypeError(`Invalid store id ${JSON.stringify(id)}: use 1–128 of a-z, 0-9, _ and -.`);

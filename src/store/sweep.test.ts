@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { messages, templateAttachments, templates } from '../db/schema/index.ts';
 import { createTestApp } from '../test-support/harness.ts';
 import { sweepStore } from './sweep.ts';
@@ -38,5 +38,26 @@ describe('store sweep against the database', () => {
     const result = await sweepStore(t.db, t.store);
     expect(result.deleted).toBe(0);
     expect(await t.store.has(fresh)).toBe(true);
+  });
+
+  it('keeps a pack of bodies while any message uses one of its parts, and removes it after the last', async () => {
+    const [first, second] = await t.store.putBlobs(['<p>Dobrý den, paní Nováková</p>', '<p>Dobrý den, pane Dvořáku</p>']);
+    const pack = first!.split('~')[0]!;
+    const [a, b] = await t.db
+      .insert(messages)
+      .values([
+        { messageIdHeader: '<sweep-pack-1@posel.invalid>', bodyBlob: first!, search: sql`''::tsvector` },
+        { messageIdHeader: '<sweep-pack-2@posel.invalid>', bodyBlob: second!, search: sql`''::tsvector` },
+      ])
+      .returning();
+    await sweepStore(t.db, t.store, { graceMs: 0 });
+    expect(await t.store.has(pack)).toBe(true);
+    // One message edited (its body now a blob of its own), the other still in the pack: the pack stays.
+    await t.db.update(messages).set({ bodyBlob: await t.store.putBlob('<p>upraveno</p>') }).where(eq(messages.id, a!.id));
+    await sweepStore(t.db, t.store, { graceMs: 0 });
+    expect((await t.store.get(second!)).toString()).toBe('<p>Dobrý den, pane Dvořáku</p>');
+    await t.db.delete(messages).where(eq(messages.id, b!.id));
+    await sweepStore(t.db, t.store, { graceMs: 0 });
+    expect(await t.store.has(pack)).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ export async function isBlobReferenced(db: Db, id: string): Promise<boolean> {
   const rows = rowsOf<{ used: boolean }>(
     await db.execute(sql`
       select exists (select 1 from messages where body_blob = ${id})
+          or exists (select 1 from messages where split_part(body_blob, '~', 1) = ${id} and body_blob like '%~%')
           or exists (select 1 from message_attachments where blob_id = ${id})
           or exists (select 1 from template_attachments where blob_id = ${id})
           or exists (select 1 from campaign_attachments where blob_id = ${id})

@@ -96,6 +96,8 @@ export const messages = pgTable(
     index('messages_campaign_idx').on(t.campaignId),
     index('messages_template_idx').on(t.templateId),
     index('messages_body_blob_idx').on(t.bodyBlob),
+    // Bodies written in packs (bulk generation) are `<pack>~<n>`: the sweeper finds a pack's users by its id.
+    index('messages_body_pack_idx').on(sql`split_part(${t.bodyBlob}, '~', 1)`).where(sql`${t.bodyBlob} like '%~%'`),
     // The sender's claim reads only waiting messages, oldest due first.
     index('messages_due_idx').on(t.sendAt, t.id).where(sql`status in ('queued', 'deferred')`),
     index('messages_lease_idx').on(t.leaseUntil).where(sql`status = 'sending'`),

@@ -1,0 +1,1 @@
+CREATE INDEX "messages_body_pack_idx" ON "messages" USING btree (split_part("body_blob", '~', 1)) WHERE "messages"."body_blob" like '%~%';
