@@ -82,6 +82,11 @@ export const messages = pgTable(
     leaseOwner: text('lease_owner'),
     leaseUntil: timestamp('lease_until', { withTimezone: true }),
     attemptCount: integer('attempt_count').notNull().default(0),
+    /**
+     * Marketing mail only: the recipient's unsubscribe address, sent as List-Unsubscribe with one-click
+     * POST (RFC 8058) and linked in the footer. Null for transactional mail (orders, contracts, by hand).
+     */
+    unsubscribeUrl: text('unsubscribe_url'),
     /** The last attempt's outcome in words (the server's reply), for lists. */
     lastResult: text('last_result'),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "messages" ADD COLUMN "unsubscribe_url" text;
