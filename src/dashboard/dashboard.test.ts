@@ -70,7 +70,7 @@ describe('the dashboard', () => {
   /** The today / this week figures of one state's tile, as the user reads them. */
   const tile = (html: string, state: string) => {
     const part = new RegExp(`<li class="stat stat-${state}">([\\s\\S]*?)</li>`).exec(html)?.[1] ?? '';
-    const num = (cls: string) => Number(new RegExp(`<dd class="${cls}">([^<]*)</dd>`).exec(part)?.[1]?.replace(/\D/g, ''));
+    const num = (cls: string) => Number(new RegExp(`<dd class="${cls}">(?:<a [^>]*>)?([^<]*)(?:</a>)?</dd>`).exec(part)?.[1]?.replace(/\D/g, ''));
     return { today: num('today'), week: num('week') };
   };
 
@@ -137,6 +137,11 @@ describe('the dashboard', () => {
       expect(tile(html, 'queued')).toEqual({ today: 1, week: 1 });
       expect(html).toContain('href="/messages?status=sent"');
       expect(html).toContain('href="/outbox?status=failed"');
+      // The sent figures open exactly those messages: sent today, sent this week.
+      expect(html).toContain(`href="/messages?status=sent&amp;date=sent&amp;from=${real.today}&amp;to=${real.today}"`);
+      expect(html).toContain(`href="/messages?status=sent&amp;date=sent&amp;from=${real.weekStartDate}&amp;to=${real.today}"`);
+      const listed = await (await admin.get(`/messages?status=sent&date=sent&from=${real.today}&to=${real.today}`)).text();
+      expect((listed.match(/class="badge msg-status status-sent"/g) ?? []).length).toBe(2);
     });
   });
 
