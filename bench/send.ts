@@ -10,12 +10,17 @@
  *       posel:    a `Sender` draining the queue through an SMTP account with pool size N and no limits,
  *                 with all its bookkeeping (claim, store reads, MIME, attempt row, state, audit row).
  *     Messages/s of each, and ratio = posel / baseline.
- *  2. Memory: peak RSS (getrusage maxrss) of a sender child process (src/sender/testing/child.ts) that
+ *     Also CPU time of this process per message on each side (the sink runs in its own process), and
+ *     the communication list's speed: p95 of GET /messages (the app from src/http/app.ts in this process,
+ *     signed in as an administrator, first page of the unfiltered list) measured idle and while Posel's
+ *     loop drains the queue.
+ *  2. Memory: peak RSS (VmHWM from /proc; getrusage would report the parent's) of a sender child process (src/sender/testing/child.ts) that
  *     drains BENCH_RSS_SMALL (10,000) and then BENCH_RSS_LARGE (100,000) queued messages on the Postgres
  *     server. These use 500 distinct bodies (cycled) to keep the set-up short; each message still reads
  *     and decrypts its body and attachment.
  *
- * Last line: `result: bench=send posel_msgs_s=… baseline_msgs_s=… ratio=… pglite_ratio=… rss_10k_mb=… rss_100k_mb=… rss_ratio=…`.
+ * Last line: `result: bench=send posel_msgs_s=… baseline_msgs_s=… ratio=… pglite_ratio=… page_p95_ratio=… pglite_page_p95_ratio=…
+ * rss_10k_mb=… rss_100k_mb=… rss_ratio=…` (page_p95_ratio: p95 while draining / p95 idle).
  * Env: BENCH_DATABASE_URL (postgres://root@127.0.0.1:5432/postgres), BENCH_MESSAGES, BENCH_CONNECTIONS,
  * BENCH_RSS_SMALL, BENCH_RSS_LARGE, BENCH_SKIP (comma list of postgres,pglite,rss).
  */
@@ -34,6 +39,7 @@ import { messages, smtpAccounts } from '../src/db/schema/index.ts';
 import { buildMime } from '../src/mail/mime.ts';
 import { Sender } from '../src/sender/sender.ts';
 import { seedQueue } from '../src/sender/testing/seed.ts';
+import { createTestApp, setUpAdmin, type TestClient } from '../src/test-support/harness.ts';
 import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 
@@ -193,29 +199,66 @@ async function baseline(database: Database, store: Store, port: number): Promise
   }
   const avgKb = raws.reduce((s, r) => s + r.raw.length, 0) / raws.length / 1024;
   const transport = nodemailer.createTransport({ pool: true, maxConnections: N_CONN, maxMessages: 100, host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(raws.map((r) => transport.sendMail({ envelope: { from: FROM.address, to: [r.to] }, raw: r.raw })));
   const seconds = (performance.now() - start) / 1000;
   transport.close();
-  log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s`);
+  log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s, CPU ${cpuMsPer(cpu, raws.length)} ms/msg`);
   return raws.length / seconds;
 }
 
-/** Posel's loop: rounds until nothing is left to claim. */
-async function posel(database: Database, store: Store, count: number): Promise<number> {
+/** CPU time of this process since `since`, per message, in ms. */
+const cpuMsPer = (since: NodeJS.CpuUsage, n: number) => {
+  const used = process.cpuUsage(since);
+  return fmt((used.user + used.system) / 1000 / n, 2);
+};
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+};
+
+/** Times GET /messages (first page, unfiltered) one request after another until `until` resolves or `count` are done. */
+async function pageTimes(client: TestClient, options: { count?: number; until?: Promise<unknown> }): Promise<number[]> {
+  let done = false;
+  void options.until?.finally(() => (done = true));
+  const times: number[] = [];
+  while (!done && (options.count === undefined || times.length < options.count)) {
+    const t0 = performance.now();
+    const res = await client.get('/messages');
+    await res.text();
+    if (res.status !== 200) throw new Error(`GET /messages answered ${res.status}`);
+    times.push(performance.now() - t0);
+    // People clicking, not a load test: a pause between requests (the page shares the sender's event loop).
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return times;
+}
+
+/** Posel's loop: drains the queue (tick() returns 0 when nothing is left), while the list page is timed. */
+async function posel(database: Database, store: Store, count: number, client: TestClient): Promise<{ rate: number; pageP95: number }> {
   const sender = new Sender({ db: database.db, store, logger: pino({ level: 'silent' }), testMailbox: null, idleMs: 50 });
+  const cpu = process.cpuUsage();
   const start = performance.now();
-  while ((await sender.tick()) > 0);
+  const drained = (async () => {
+    while ((await sender.tick()) > 0);
+  })();
+  const pages = await pageTimes(client, { until: drained });
+  await drained;
   const seconds = (performance.now() - start) / 1000;
+  const cpuPer = cpuMsPer(cpu, count);
   await sender.stop();
   const states = rowsOf<{ status: string; n: number }>(await database.db.execute(sql`select status, count(*)::int as n from messages group by status order by status`));
   const sent = states.find((s) => s.status === 'sent')?.n ?? 0;
-  log(`  posel:    ${sent} of ${count} sent in ${fmt(seconds, 2)} s = ${fmt(sent / seconds)} msgs/s  (states: ${states.map((s) => `${s.status} ${s.n}`).join(', ')})`);
+  log(`  posel:    ${sent} of ${count} sent in ${fmt(seconds, 2)} s = ${fmt(sent / seconds)} msgs/s, CPU ${cpuPer} ms/msg (incl. the page requests)  (states: ${states.map((s) => `${s.status} ${s.n}`).join(', ')})`);
   if (sent !== count) log('  WARNING: not every message was sent');
-  return sent / seconds;
+  const pageP95 = percentile(pages, 95);
+  log(`  GET /messages while draining: ${pages.length} requests, median ${fmt(percentile(pages, 50))} ms, p95 ${fmt(pageP95)} ms`);
+  return { rate: sent / seconds, pageP95 };
 }
 
-async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number; baseline: number }> {
+async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number; baseline: number; pageRatio: number }> {
   log(`== throughput on ${kind}: ${N_MESSAGES} messages, ${N_CONN} connections`);
   const server = kind === 'postgres' ? await newServerDatabase() : null;
   const database = server?.database ?? (await openPglite(null));
@@ -228,9 +271,18 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
     await fill(database, store, accountId, N_MESSAGES, N_MESSAGES);
     log(`  queued in ${fmt((performance.now() - t0) / 1000, 1)} s`);
     const base = await baseline(database, store, sink.port);
-    const mine = await posel(database, store, N_MESSAGES);
-    log(`  ratio ${fmt(mine / base, 2)}  (sink accepted ${await sink.stop()})`);
-    return { posel: mine, baseline: base };
+    // The app in this process, as `npm start` runs it next to the sender; an administrator signed in.
+    const app = await createTestApp({}, database);
+    const client = app.client();
+    await setUpAdmin(client);
+    await pageTimes(client, { count: 20 }); // warm-up: views compiled, statements prepared
+    const idle = await pageTimes(client, { count: 200 });
+    const idleP95 = percentile(idle, 95);
+    log(`  GET /messages idle (${N_MESSAGES} messages queued): ${idle.length} requests, median ${fmt(percentile(idle, 50))} ms, p95 ${fmt(idleP95)} ms`);
+    const mine = await posel(database, store, N_MESSAGES, client);
+    await rm(app.config.DATA_DIR, { recursive: true, force: true });
+    log(`  ratio ${fmt(mine.rate / base, 2)}, page p95 draining/idle ${fmt(mine.pageP95 / idleP95, 2)}  (sink accepted ${await sink.stop()})`);
+    return { posel: mine.rate, baseline: base, pageRatio: mine.pageP95 / idleP95 };
   } finally {
     if (sink.child.exitCode === null) sink.child.kill('SIGTERM');
     if (server) await server.drop();
@@ -281,6 +333,6 @@ const ratio = pg ? pg.posel / pg.baseline : NaN;
 const liteRatio = lite ? lite.posel / lite.baseline : NaN;
 log(
   `result: bench=send posel_msgs_s=${fmt(pg?.posel ?? NaN)} baseline_msgs_s=${fmt(pg?.baseline ?? NaN)} ratio=${fmt(ratio, 2)} pglite_ratio=${fmt(liteRatio, 2)} ` +
-    `rss_10k_mb=${fmt(rssSmall)} rss_100k_mb=${fmt(rssLarge)} rss_ratio=${fmt(rssLarge / rssSmall, 2)}`,
+    `page_p95_ratio=${fmt(pg?.pageRatio ?? NaN, 2)} pglite_page_p95_ratio=${fmt(lite?.pageRatio ?? NaN, 2)} rss_10k_mb=${fmt(rssSmall)} rss_100k_mb=${fmt(rssLarge)} rss_ratio=${fmt(rssLarge / rssSmall, 2)}`,
 );
 process.exit(0);

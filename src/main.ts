@@ -9,7 +9,11 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DataDirBusyError } from './db/lock.ts';
 import { openDatabase } from './db/open.ts';
 import { createApp } from './http/app.ts';
+import { generationsSettled, resumeGenerating, stopGenerations } from './campaigns/generation.ts';
+import { startCampaignWatcher } from './campaigns/service.ts';
 import { importsSettled } from './import/jobs.ts';
+import { bulkJobsSettled } from './messages/bulk.ts';
+import { settleMessageSearch } from './messages/search.ts';
 import { StoreError } from './store/errors.ts';
 import { openConfiguredStore } from './store/open.ts';
 import { startStoreSweeper } from './store/sweep.ts';
@@ -62,7 +66,7 @@ async function main() {
     logger.warn({ err, port: config.TEST_MAILBOX_PORT }, 'the test mailbox cannot listen; set TEST_MAILBOX_PORT');
   }
   const sender = config.SENDER_ENABLED
-    ? new Sender({ db: database.db, store, logger, testMailbox: mailbox ? { host: mailbox.host, port: mailbox.port } : null })
+    ? new Sender({ db: database.db, store, logger, testMailbox: mailbox ? { host: mailbox.host, port: mailbox.port } : null, timeZone: config.TIMEZONE })
     : null;
   sender?.start();
 
@@ -90,7 +94,19 @@ async function main() {
     sweepSessions(database.db, sessionPolicy(config)).catch((err) => logger.warn({ err }, 'session sweep failed'));
   }, 15 * 60_000);
   sweeper.unref();
+  // The search index's pending list is merged and the planner's statistics refreshed hourly (PGlite has no
+  // autovacuum to do it; on a server it is cheap); bulk writes also settle it when they finish.
+  const searchSettler = setInterval(() => {
+    settleMessageSearch(database.db).catch((err) => logger.warn({ err }, 'settling the search index failed'));
+  }, 60 * 60_000);
+  searchSettler.unref();
   const stopStoreSweeper = startStoreSweeper(database.db, store, logger);
+  // [campaigns] generation left unfinished by a stopped or killed process resumes where it was; the watcher
+  // auto-pauses campaigns over their failure limit and closes finished ones.
+  resumeGenerating({ db: database.db, store, logger, timeZone: config.TIMEZONE, publicUrl: config.PUBLIC_URL! })
+    .then((ids) => ids.length && logger.info({ campaigns: ids }, 'resuming campaign generation'))
+    .catch((err) => logger.warn({ err }, 'resuming campaign generation failed'));
+  const stopCampaignWatcher = startCampaignWatcher(database.db, logger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -98,7 +114,10 @@ async function main() {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     clearInterval(sweeper);
+    clearInterval(searchSettler);
     stopStoreSweeper();
+    stopCampaignWatcher();
+    stopGenerations();
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -106,7 +125,7 @@ async function main() {
     await sender?.stop().catch((err) => logger.warn({ err }, 'stopping the sender failed'));
     await mailbox?.close().catch(() => {});
     // A CSV import running in the background gets a few seconds to finish its batch and audit row.
-    await Promise.race([importsSettled(), new Promise((resolve) => setTimeout(resolve, 8000))]);
+    await Promise.race([Promise.all([importsSettled(), generationsSettled(), bulkJobsSettled()]), new Promise((resolve) => setTimeout(resolve, 8000))]);
     await database.close().catch((err) => logger.warn({ err }, 'database close failed'));
     release();
     logger.info('stopped');

@@ -9,6 +9,7 @@ import type { AppEnv } from '../http/types.ts';
 import { communicationTab } from '../messages/queries.ts';
 import { searchClients, type ClientHit } from '../lists/queries.ts';
 import { first, freeAddressesText, ids, readActivityForm, type RawForm } from './form.ts';
+import { activityMailChoices } from './mail.ts';
 import {
   ACTIVITY_TYPES,
   PERSON_ROLES,
@@ -198,9 +199,11 @@ activitiesRoutes.get('/:id{[0-9]+}', requirePermission('activities.view'), async
   const tab = c.req.query('tab') === 'communication' ? 'communication' : 'details';
   const communication =
     tab === 'communication' && c.get('user')!.permissions.has('messages.view') ? await communicationTab(db(c), { activityId: activity.id }) : null;
+  const mailChoices = c.get('user')!.permissions.has('messages.create') ? await activityMailChoices(db(c), activity.id) : [];
   return render(c, 'activities/detail.njk', {
     tab,
     communication,
+    mailChoices,
     activity,
     responsible,
     participants: people.filter((p) => p.role === 'participant'),

@@ -26,7 +26,7 @@ import { addTagToClients, createClient, deleteClient, updateClient, updateClient
 export const clientsRoutes = new Hono<AppEnv>();
 
 /** The list filter from the query string (or a bulk form): unknown values are ignored, never an error. */
-function readFilter(source: Record<string, string | undefined>): ClientFilter {
+export function readFilter(source: Record<string, string | undefined>): ClientFilter {
   const pick = <T extends string>(v: string | undefined, allowed: readonly T[]) => (allowed.includes(v as T) ? (v as T) : undefined);
   return {
     q: source.q?.trim().slice(0, 200) || undefined,

@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import { activitiesRoutes } from '../activities/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { campaignsRoutes } from '../campaigns/routes.ts';
 import { clientsRoutes } from '../clients/routes.ts';
 import { contractsRoutes } from '../contracts/routes.ts';
 import { dashboardRoutes } from '../dashboard/routes.ts';
@@ -79,7 +80,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   const sameOrigin = csrf();
   app.use((c, next) => (c.req.path.startsWith('/unsubscribe/') ? next() : sameOrigin(c, next)));
   // Upload routes set their own, larger limit (with a clear message); everything else gets this one.
-  const uploadRoute = /^\/(clients\/import|lists\/\d+\/import|attachments|messages\/(new|\d+\/edit)|templates\/(new|\d+\/edit))(\/|$)/;
+  const uploadRoute = /^\/(clients\/import|lists\/\d+\/import|attachments|messages\/(new|\d+\/edit)|templates\/(new|\d+\/edit)|campaigns\/\d+\/message)(\/|$)/;
   const formLimit = bodyLimit({
     maxSize: deps.config.BODY_LIMIT_KB * 1024,
     onError: (c) => {
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   app.route('/settings', settingsRoutes);
   app.route('/test-mailbox', testMailboxRoutes);
   app.route('/outbox', outboxRoutes);
+  app.route('/campaigns', campaignsRoutes);
   app.route('/views', savedViewsRoutes);
   app.route('/unsubscribe', unsubscribeRoutes);
 

@@ -45,6 +45,7 @@ const NAV: { href: string; key: string; anyOf?: Permission[]; also?: string[] }[
   { href: '/contracts', key: 'nav.contracts', anyOf: ['contracts.view'] },
   { href: '/activities', key: 'nav.activities', anyOf: ['activities.view'] },
   { href: '/lists', key: 'nav.lists', anyOf: ['clients.view'] },
+  { href: '/campaigns', key: 'nav.campaigns', anyOf: ['campaigns.run'] },
   { href: '/templates', key: 'nav.templates', anyOf: ['templates.manage'] },
   { href: '/audit', key: 'nav.audit', anyOf: ['audit.view'] },
   { href: '/settings', key: 'nav.settings', anyOf: ['settings.manage', 'users.manage', 'messages.view'], also: ['/users', '/roles', '/test-mailbox'] },

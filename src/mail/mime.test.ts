@@ -1,6 +1,8 @@
 import { simpleParser, type AddressObject } from 'mailparser';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { describe, expect, it } from 'vitest';
-import { buildMime, safeContentType, safeFilename, UnsafeHeaderError, type MimeInput } from './mime.ts';
+import { htmlToPlainText } from './html.ts';
+import { assembleMime, buildMime, encodeAttachment, encodeBody, safeContentType, safeFilename, UnsafeHeaderError, type MimeInput } from './mime.ts';
 
 const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(70_000, 7)]);
 const bytes = Buffer.from([0, 1, 2, 255, 254, 13, 10, 0]);
@@ -76,6 +78,61 @@ describe('buildMime', () => {
     (input.attachments[0] as unknown as { path: string }).path = '/etc/passwd';
     const parsed = await simpleParser(await buildMime(input));
     expect(parsed.attachments[0]!.content.equals(pdf)).toBe(true);
+  });
+});
+
+describe('buildMime against nodemailer', () => {
+  // Multipart boundaries are random; everything else must be byte for byte what nodemailer's composer writes.
+  const withoutBoundaries = (b: Buffer) => b.toString('latin1').replace(/--_NmP-[0-9a-f]+-Part_\d+/g, '<boundary>');
+  const composed = (input: MimeInput, keepBcc: boolean) => {
+    const node = new MailComposer({
+      messageId: input.messageId,
+      from: input.from,
+      to: input.to,
+      cc: input.cc,
+      bcc: input.bcc,
+      subject: input.subject,
+      date: input.date,
+      html: input.html,
+      text: input.text ?? htmlToPlainText(input.html),
+      attachments: input.attachments.map((a) => ({ filename: safeFilename(a.filename), contentType: safeContentType(a.contentType), content: a.content, contentDisposition: 'attachment' as const })),
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    }).compile();
+    node.keepBcc = keepBcc;
+    return node.build();
+  };
+
+  it('writes the same bytes as nodemailer for Czech, long-line, whitespace-ending, plain ASCII and emoji bodies', async () => {
+    const bodies = [
+      message().html,
+      `<p>${'Žluťoučký kůň úpěl ďábelské ódy, a=b. '.repeat(400)}</p>`,
+      '<p>Plain ASCII, short lines.</p>',
+      `<pre>${'x'.repeat(200)}\n  trailing spaces   \n\tand a tab\t</pre>   `,
+      '<p>Ahoj 😀 = rovná se ?=UTF-8?</p>\r\n<p>další řádek</p>',
+    ];
+    for (const [i, html] of bodies.entries()) {
+      for (const attachments of [[], message().attachments.slice(0, 1), message().attachments]) {
+        const input = message({ html, attachments });
+        expect(withoutBoundaries(await buildMime(input, { keepBcc: i % 2 === 0 }))).toBe(withoutBoundaries(await composed(input, i % 2 === 0)));
+      }
+    }
+  });
+
+  it('puts parts encoded once into many messages, each with its own headers', async () => {
+    const body = (await encodeBody(message().html))!;
+    const file = await encodeAttachment(message().attachments[0]!);
+    const first = await simpleParser(assembleMime({ ...message(), to: [{ address: 'a@klient.cz' }], messageId: '<1@posel.firma.cz>' }, body, [file]));
+    const second = await simpleParser(assembleMime({ ...message(), to: [{ address: 'b@klient.cz' }], messageId: '<2@posel.firma.cz>' }, body, [file]));
+    expect([first.messageId, second.messageId]).toEqual(['<1@posel.firma.cz>', '<2@posel.firma.cz>']);
+    expect(addresses(second.to)).toEqual([{ address: 'b@klient.cz', name: '' }]);
+    expect(second.html).toBe(first.html);
+    expect(second.attachments[0]!.content.equals(pdf)).toBe(true);
+  });
+
+  it('builds a message without a text part (an image-only body) whole, as before', async () => {
+    const parsed = await simpleParser(await buildMime(message({ html: '<img src="cid:x">', attachments: [] })));
+    expect(parsed.html).toContain('<img');
   });
 });
 

@@ -24,6 +24,7 @@ import {
   listMessageLog,
   listFilterChoices,
   listMessages,
+  SEARCH_CANDIDATES,
   searchMessages,
   type MessageFilter,
   resolveLink,
@@ -31,12 +32,14 @@ import {
   type LinkContext,
   type MessageDetail,
   type MessageLink,
+  type MessageRow,
 } from './queries.ts';
 import { canDeleteMessage, canEditMessage } from './rules.ts';
 import { cancel, markSent, queueMessage, resend } from '../sender/queue.ts';
 import { startOfLocalDay, startOfNextLocalDay } from '../activities/time.ts';
 import { dateParam, pageParam } from '../http/listing.ts';
 import { savedViewsFor } from '../saved-views/routes.ts';
+import { bulkViewData, messageBulkRoutes, type BulkFormState } from './bulk-routes.ts';
 import { cleanQuery, searchSnippets, searchTsQuery } from './search.ts';
 import { formatters } from '../http/i18n/index.ts';
 import { readForm } from '../http/forms.ts';
@@ -108,23 +111,29 @@ function readListFilter(get: (k: string) => string | undefined, timeZone: string
   take('template', isId, (v) => (filter.templateId = Number(v)));
   take('mode', (v) => ['individual', 'together'].includes(v), (v) => (filter.sendMode = v));
   take('attachments', (v) => v === 'yes' || v === 'no', (v) => (filter.attachments = v as 'yes' | 'no'));
+  take('campaign', isId, (v) => (filter.campaignId = Number(v)));
   return { filter, echo, ignored };
 }
 
-messagesRoutes.get('/', requirePermission('messages.view'), async (c) => {
+/**
+ * The list page for a query (`get` reads it: the URL's, or the one a bulk form came back from). `bulk`
+ * carries a refused bulk action's errors and choices, so the page shows them with the selection kept.
+ */
+async function listPage(c: Ctx, get: (k: string) => string | undefined, bulk?: BulkFormState, status = 200) {
   const config = c.get('deps').config;
-  const { filter, echo, ignored } = readListFilter((k) => c.req.query(k), config.TIMEZONE);
-  const q = cleanQuery(c.req.query('q'));
+  const { filter, echo, ignored } = readListFilter(get, config.TIMEZONE);
+  const q = cleanQuery(get('q'));
   const query = q ? searchTsQuery(q) : null;
   const linked = filter.link?.clientId || filter.link?.orderId || filter.link?.contractId || filter.link?.activityId ? await resolveLink(db(c), filter.link!) : null;
   let data: Record<string, unknown>;
   if (q) {
-    const page = pageParam(c.req.query('page'), 200);
-    const found = query ? await searchMessages(db(c), { ...filter, query, page, limit: LIST_SIZE }) : { rows: [], more: false };
+    // Search ranks the newest SEARCH_CANDIDATES matches: no page lies beyond them.
+    const page = pageParam(get('page'), Math.ceil(SEARCH_CANDIDATES / LIST_SIZE));
+    const found = query ? await searchMessages(db(c), { ...filter, query, page, limit: LIST_SIZE }) : { rows: [], more: false, capped: false };
     const snippets = query ? await searchSnippets(db(c), store(c), found.rows, query) : new Map();
-    data = { rows: found.rows.map((r) => ({ ...r, snippet: snippets.get(r.id) })), more: found.more, page, searching: true };
+    data = { rows: found.rows.map((r) => ({ ...r, snippet: snippets.get(r.id) })), more: found.more, page, searching: true, capped: found.capped, candidates: SEARCH_CANDIDATES };
   } else {
-    const before = cursorParam(c.req.query('before'));
+    const before = cursorParam(get('before'));
     const { rows, olderThan } = await listMessages(db(c), { ...filter, before, limit: LIST_SIZE });
     data = { rows, olderThan, isFirst: !before, searching: false };
   }
@@ -137,10 +146,15 @@ messagesRoutes.get('/', requirePermission('messages.view'), async (c) => {
     choices: await listFilterChoices(db(c)),
   });
   Object.assign(data, await savedViewsFor(c, 'messages'));
+  Object.assign(data, bulkViewData(c, data.rows as MessageRow[], bulk));
   // A filtered list swapped in by htmx also refreshes the saved-views sidebar (it saves the current query).
   if (isPartial(c) && c.req.header('HX-Target') === 'message-rows') return render(c, 'saved-views/_with-list.njk', { ...data, listTemplate: 'messages/_list.njk' });
-  return render(c, 'messages/index.njk', data);
-});
+  return render(c, 'messages/index.njk', data, status);
+}
+
+messagesRoutes.get('/', requirePermission('messages.view'), (c) => listPage(c, (k) => c.req.query(k)));
+// Bulk actions and inline editing of the list's rows (src/messages/bulk-routes.ts).
+messagesRoutes.route('/', messageBulkRoutes({ readFilter: readListFilter, listPage }));
 
 // ------------------------------------------------------------------------------------------ composer
 

@@ -2,6 +2,7 @@
  * The "Send" panel of a message's detail page: what it offers (accounts, modes), what it defaults to, and
  * reading what the user chose. Sending itself is src/sender/queue.ts.
  */
+import { activityMessageMode } from '../activities/mail.ts';
 import { parseLocalDateTime, toLocalInput } from '../activities/time.ts';
 import type { Db } from '../db/client.ts';
 import type { FieldErrors } from '../http/forms.ts';
@@ -19,12 +20,18 @@ export interface SendFormValues {
   at: string;
   notAfter: string;
   account: string;
+  /** The settings send this kind of mail through the desktop mail client: the panel offers that first. */
+  desktop?: boolean;
 }
 
-/** The mode a message starts with: the default for its kind of mail (settings → how mail is sent). */
+/**
+ * The mode a message starts with: the default for its kind of mail (settings → how mail is sent); mail about
+ * an activity uses its audience's (participants, responsible…). `desktop` starts as "together" with the
+ * panel offering the desktop mail client first.
+ */
 export async function defaultSendValues(db: Db, message: MessageDetail): Promise<SendFormValues> {
-  const defaults = await getSendDefaults(db);
-  return { mode: defaults[mailKindOf(message)], when: 'now', at: '', notAfter: '', account: '' };
+  const mode = message.activityId ? await activityMessageMode(db, { ...message, activityId: message.activityId }) : (await getSendDefaults(db))[mailKindOf(message)];
+  return { mode: mode === 'desktop' ? 'together' : mode, when: 'now', at: '', notAfter: '', account: '', desktop: mode === 'desktop' };
 }
 
 /** Everything the panel and the log tab show about sending this message. */

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
+import { recordMailActivity } from '../activities/mail.ts';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { messageAttachments, messages, type MessageAddress } from '../db/schema/index.ts';
@@ -12,10 +13,11 @@ import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
 import { formatAddressList, parseAddressList } from '../mail/address.ts';
 import { htmlToPlainText, sanitizeBodyHtml } from '../mail/html.ts';
-import { buildMime } from '../mail/mime.ts';
+import { assembleMime, buildMime, encodeAttachment, encodeBody } from '../mail/mime.ts';
 import type { Store } from '../store/store.ts';
 import { listMessageAttachments, type MessageLink } from './queries.ts';
 import { canDeleteMessage, canEditMessage, type RuleUser } from './rules.ts';
+import { listUnsubscribeHeaders } from '../unsubscribe/token.ts';
 
 /**
  * The domain of generated Message-IDs (`<random@domain>`) while no sending account exists; with one, the
@@ -126,7 +128,7 @@ function recipientsText(input: Pick<DraftInput, 'to' | 'cc' | 'bcc'>): string {
  * book's, so "novak" finds jan.novak@firma.cz), body text (C, capped). Computed in SQL with the
  * posel_unaccent configuration, which folds diacritics and case.
  */
-function searchVector(subject: string, recipients: string, bodyText: string) {
+export function searchVector(subject: string, recipients: string, bodyText: string) {
   return sql`setweight(to_tsvector('posel_unaccent'::regconfig, ${subject}), 'A')
     || setweight(to_tsvector('posel_unaccent'::regconfig, ${recipients} || ' ' || translate(${recipients}, '@.-_+', '     ')), 'B')
     || setweight(to_tsvector('posel_unaccent'::regconfig, ${bodyText.slice(0, MAX_INDEXED_BODY_CHARS)}), 'C')`;
@@ -336,37 +338,69 @@ export async function deleteDraft(db: Db, actor: AuditActor, user: RuleUser, id:
 }
 
 /**
+ * Encoded MIME parts kept between messages (the sender's cache), by a key naming immutable content.
+ * `sizeOf` tells how many bytes a value holds.
+ */
+export interface EncodedPartCache {
+  get<T>(key: string, make: () => Promise<T>, sizeOf: (value: T) => number): Promise<T>;
+}
+
+/** Store ids of content-addressed blobs: the same id always holds the same bytes, so encodings can be kept. */
+const isBlobId = (id: string) => id.startsWith('blob_');
+
+/**
  * A stored message as RFC 5322 bytes: its body and attachments read from the store. For export (`unsent`
  * or a plain copy) the Bcc line stays: it is the user's own copy, and Outlook needs it to send the draft.
- * For sending, `from`/`replyTo` come from the account and Bcc is left out of the headers.
+ * For sending, `from`/`replyTo` come from the account and Bcc is left out of the headers. The sender hands
+ * in the attachment rows it already loaded and a cache, so a body or a file shared by many messages is read
+ * and encoded once.
  */
 export async function buildMessageMime(
   db: Db,
   store: Store,
   message: typeof messages.$inferSelect,
-  options: { unsent?: boolean; sending?: { from: MessageAddress; replyTo: string | null } },
+  options: {
+    unsent?: boolean;
+    sending?: { from: MessageAddress; replyTo: string | null };
+    attachments?: Awaited<ReturnType<typeof listMessageAttachments>>;
+    cache?: EncodedPartCache;
+  },
 ): Promise<Buffer> {
-  const html = (await store.get(message.bodyBlob)).toString('utf8');
-  const attachments = await listMessageAttachments(db, message.id);
-  const files = await Promise.all(
-    attachments.map(async (a) => ({ filename: a.filename, contentType: a.contentType, content: await store.get(a.blobId) })),
-  );
+  const attachments = options.attachments ?? (await listMessageAttachments(db, message.id));
+  const cache = options.cache;
+  const cached = <T>(blobId: string, key: string, make: () => Promise<T>, sizeOf: (value: T) => number): Promise<T> =>
+    cache && isBlobId(blobId) ? cache.get(key, make, sizeOf) : make();
+  const html = async () => (await store.get(message.bodyBlob)).toString('utf8');
   const sending = options.sending;
-  return buildMime(
-    {
-      messageId: message.messageIdHeader,
-      ...(sending ? { from: sending.from, ...(sending.replyTo ? { replyTo: { address: sending.replyTo } } : {}) } : {}),
-      to: message.toAddrs,
-      cc: message.ccAddrs,
-      bcc: message.bccAddrs,
-      subject: message.subject,
-      html,
-      text: htmlToPlainText(html),
-      ...(sending ? {} : { date: message.sentAt ?? message.updatedAt }),
-      attachments: files,
-    },
-    { unsent: Boolean(options.unsent), keepBcc: !sending },
+  const headers = {
+    messageId: message.messageIdHeader,
+    ...(sending ? { from: sending.from, ...(sending.replyTo ? { replyTo: { address: sending.replyTo } } : {}) } : {}),
+    to: message.toAddrs,
+    cc: message.ccAddrs,
+    bcc: message.bccAddrs,
+    subject: message.subject,
+    ...(sending ? {} : { date: message.sentAt ?? message.updatedAt }),
+    // Marketing mail: one-click unsubscribe for the mail program (RFC 8058), the same address as the footer link.
+    ...(message.unsubscribeUrl ? { headers: listUnsubscribeHeaders(message.unsubscribeUrl) } : {}),
+  };
+  const opts = { unsent: Boolean(options.unsent), keepBcc: !sending };
+  const body = await cached(message.bodyBlob, `body:${message.bodyBlob}`, async () => encodeBody(await html()), (b) => (b ? b.text.length + b.html.length : 0));
+  if (!body) {
+    // No text or no HTML part (an empty body): nodemailer's composer builds such a message whole.
+    const files = await Promise.all(attachments.map(async (a) => ({ filename: a.filename, contentType: a.contentType, content: await store.get(a.blobId) })));
+    return buildMime({ ...headers, html: await html(), attachments: files }, opts);
+  }
+  const parts = await Promise.all(
+    attachments.map((a) =>
+      cached(
+        a.blobId,
+        `file:${a.blobId}:${a.contentType}:${a.filename}`,
+        async () => encodeAttachment({ filename: a.filename, contentType: a.contentType, content: await store.get(a.blobId) }),
+        (p) => p.bytes.length,
+      ),
+    ),
   );
+  return assembleMime(headers, body, parts, opts);
 }
 
 /** The message as an RFC 5322 file, built from the stored body and attachments. */
@@ -399,7 +433,12 @@ export async function exportMessage(
         .set({ status: 'exported', version: sql`${messages.version} + 1` })
         .where(and(eq(messages.id, id), eq(messages.status, 'draft')))
         .returning({ id: messages.id });
-      if (moved.length) status = 'exported';
+      if (moved.length) {
+        status = 'exported';
+        // Handed to the desktop client counts as sent to the client: it may record a CRM activity (a setting).
+        const [row] = await tx.select().from(messages).where(eq(messages.id, id));
+        if (row) await recordMailActivity(tx, actor, row);
+      }
     }
     await recordAudit(tx, actor, {
       action: 'message.export',

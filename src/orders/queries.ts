@@ -87,7 +87,8 @@ async function clientMatches(db: Db, tsQuery: string): Promise<SQL> {
   return sql`${orders.clientId} in (select ${clients.id} from ${clients} where ${clientSearchCondition(tsQuery)})`;
 }
 
-async function filterConditions(db: Db, f: OrderFilter): Promise<SQL[]> {
+/** The WHERE conditions of the order list's filter (also used by the processing wizard's "all matching"). */
+export async function filterConditions(db: Db, f: OrderFilter): Promise<SQL[]> {
   const where: SQL[] = [];
   if (f.status) where.push(eq(orders.status, f.status));
   if (f.from) where.push(gte(orders.orderedOn, f.from));

@@ -24,6 +24,8 @@ import {
 } from './form.ts';
 import { importEnvelope, importOrders } from './import.ts';
 import { orderTotals, quantityInput, vatRateInput } from './money.ts';
+import { orderProcessingRoutes } from './processing-routes.ts';
+import { ORDER_ACTIONS } from './processing.ts';
 import { countOrders, getOrderWithItems, listOrders, ORDER_SORTS, type OrderSort, type OrderWithItems } from './queries.ts';
 import { changeOrderStatus, createOrder, updateOrder, type OrderInput } from './service.ts';
 
@@ -87,6 +89,7 @@ ordersRoutes.get('/', requirePermission('orders.view'), async (c) => {
     filtered: !!(q || filter.status || from || to || clientId),
     sort,
     sortLinks,
+    processActions: ORDER_ACTIONS,
   };
   return render(c, isPartial(c) ? 'orders/_rows.njk' : 'orders/index.njk', data);
 });
@@ -94,6 +97,10 @@ ordersRoutes.get('/', requirePermission('orders.view'), async (c) => {
 // ---------------------------------------------------------------------------------------------- client picker
 
 ordersRoutes.route('/', clientPickerRoutes('orders.manage', '/orders'));
+
+// ---------------------------------------------------------------------------------------------- processing wizard
+
+ordersRoutes.route('/process', orderProcessingRoutes);
 
 // ---------------------------------------------------------------------------------------------- form
 

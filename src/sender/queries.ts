@@ -68,9 +68,12 @@ export async function hasAccounts(db: Db): Promise<boolean> {
  */
 export async function claimDue(
   db: Db,
-  params: { accountId: number | null; isDefault: boolean; owner: string; now: Date; leaseMs: number; limit: number },
+  params: { accountId: number | null; isDefault: boolean; owner: string; now: Date; leaseMs: number; limit: number; timeZone?: string },
 ): Promise<number[]> {
   const { accountId, isDefault, owner, now, leaseMs, limit } = params;
+  // [campaigns] minutes after local midnight, for campaigns' sending windows (config TIMEZONE; its default when not given).
+  const local = new Intl.DateTimeFormat('en-GB', { timeZone: params.timeZone ?? 'Europe/Prague', hour: 'numeric', minute: 'numeric', hourCycle: 'h23' }).formatToParts(now);
+  const minute = Number(local.find((p) => p.type === 'hour')!.value) * 60 + Number(local.find((p) => p.type === 'minute')!.value);
   if (limit <= 0) return [];
   const forAccount =
     accountId == null ? sql`account_id is null` : isDefault ? sql`(account_id = ${accountId} or account_id is null)` : sql`account_id = ${accountId}`;
@@ -86,6 +89,14 @@ export async function claimDue(
          where m.id in (
            select id from messages
             where status in ('queued', 'deferred') and send_at <= ${now.toISOString()}::timestamptz and ${forAccount}
+              -- [campaigns] a bulk action's mail goes only while its campaign is sending (not paused,
+              -- cancelled or still in review) and, when it has a sending window, inside it (local time).
+              and (campaign_id is null or exists (
+                select 1 from campaigns c
+                 where c.id = messages.campaign_id and c.status = 'sending'
+                   and (c.window_start is null or c.window_end is null or case
+                        when c.window_start <= c.window_end then ${minute}::int >= c.window_start and ${minute}::int < c.window_end
+                        else ${minute}::int >= c.window_start or ${minute}::int < c.window_end end)))
             order by send_at, id
             limit ${limit}
             for update skip locked)

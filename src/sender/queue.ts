@@ -5,6 +5,7 @@
  * never forced.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
+import { recordMailActivity } from '../activities/mail.ts';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import type { Db } from '../db/client.ts';
 import { messageAttachments, messages, smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
@@ -58,7 +59,10 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
     if (!everyone.length) throw new RuleError('sending.v.no_recipient');
     const account = await resolveAccount(tx, options.accountId ?? message.accountId);
     const accountId = account?.id ?? null;
+    // Mail to a client may record a CRM activity (a setting); every copy below is linked to it.
+    const mailActivity = await recordMailActivity(tx, actor, message, now);
     const common = {
+      ...(mailActivity ? { activityId: mailActivity } : {}),
       status: 'queued',
       sendAt,
       queuedAt: now,

@@ -1,21 +1,27 @@
 /**
- * The in-process sending loop (DESIGN.md rules 4–5). Each round: requeue expired leases now and then,
- * work out what every account may still send, claim that many due messages under a lease, and process
- * each as named steps — check it may still go, drop suppressed recipients, build the MIME, hand it to the
- * server, classify the answer, and record the attempt, the new state and an audit row in one transaction.
- * "Sent" is committed right after the server's 250. The loop sleeps only when a round found nothing, and
- * wakes at once when a message is queued or when it is stopped.
+ * The in-process sending loop (DESIGN.md rules 4–5), as a pipeline per account: it claims due messages
+ * under a lease as fast as the account's connections free up (never more than pool size × 4 claimed and
+ * not yet recorded, so a crash can only repeat that many), and processes each as named steps — check it
+ * may still go, drop suppressed recipients, build the MIME, hand it to the server, classify the answer —
+ * then hands the outcome to a writer that commits the attempt, the new state and an audit row for every
+ * send finished meanwhile in one transaction. "Sent" is committed right after the server's 250 (with the
+ * other outcomes of that moment). Leases of messages in flight are renewed while they are sent. Bodies
+ * and files that many messages share are read and encoded once (`PartCache`); the account's transport is
+ * built once per change of the account. The loop sleeps only when it found nothing, and wakes at once
+ * when a message is queued or when it is stopped.
  */
 import { randomUUID } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { recordAudit, type AuditActor } from '../audit/queries.ts';
+import type { AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
-import { messages, smtpAccounts, suppressions, type MessageAddress } from '../db/schema/index.ts';
+import { messageAttachments, messages, smtpAccounts, suppressions, type MessageAddress } from '../db/schema/index.ts';
 import { buildMessageMime } from '../messages/service.ts';
 import type { Store } from '../store/store.ts';
 import { backoffMs, classifyFailure, classifyReport, shouldSuppress, type Outcome } from './classify.ts';
+import { PartCache } from './parts.ts';
 import { accountCapacities, claimDue, hasAccounts, releaseLeases, requeueExpiredLeases } from './queries.ts';
+import { OutcomeWriter, type OutcomeRecord } from './record.ts';
 import { SendFailure, Transports, type TransportConfig } from './transport.ts';
 
 export interface SenderOptions {
@@ -33,13 +39,30 @@ export interface SenderOptions {
   /** Temporary failures are retried until this long after queueing. */
   giveUpMs?: number;
   timeouts?: TransportConfig['timeouts'];
+  /** Bytes of encoded bodies and files kept between messages (default 32 MiB). */
+  partCacheBytes?: number;
+  /** The zone of campaigns' sending windows (config TIMEZONE; default Europe/Prague). */
+  timeZone?: string;
 }
 
 const SENDER_ACTOR: AuditActor = { actorId: null, actorName: 'Posel', ip: null, requestId: null };
 const TEST_MAILBOX_ID = 'test-mailbox';
+/** How often leases of messages in flight are renewed, as a share of the lease. */
+const RENEW_EVERY = 1 / 3;
+/** How often expired leases (of a crashed sender) are requeued. */
+const SWEEP_EVERY_MS = 30_000;
 
 type MessageRow = typeof messages.$inferSelect;
 type AccountRow = typeof smtpAccounts.$inferSelect;
+type AttachmentRow = typeof messageAttachments.$inferSelect;
+
+/** What one claim loaded for its messages: their attachments, suppressed addresses, the account's transport. */
+interface ClaimContext {
+  account: AccountRow | null;
+  transport: TransportConfig | null;
+  attachments: Map<number, AttachmentRow[]>;
+  suppressed: Set<string>;
+}
 
 export class Sender {
   readonly owner = `sender-${randomUUID()}`;
@@ -52,10 +75,26 @@ export class Sender {
   readonly #idleMs: number;
   readonly #giveUpMs: number;
   readonly #options: SenderOptions;
+  readonly #parts: PartCache;
+  readonly #writer: OutcomeWriter;
+  /** Ids this sender claimed and has not recorded yet: their leases are renewed. */
+  readonly #held = new Set<number>();
+  /** Decrypted account passwords, by account id and change time. */
+  readonly #passwords = new Map<string, string | null>();
   #running = false;
+  #stopping = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #lastLeaseSweep = 0;
+  #renewTimer: NodeJS.Timeout | null = null;
+  #renewing: Promise<void> | null = null;
+  #processed = 0;
+  /**
+   * Building a message is the loop's one long stretch of CPU (deriving the plain text, encoding): two at
+   * a time (one computes while the other reads the store), each started from a fresh turn of the event
+   * loop, so web requests served by this process wait for at most one build, never for a claim's worth.
+   */
+  readonly #building = new Gate(2);
 
   constructor(options: SenderOptions) {
     this.#options = options;
@@ -67,12 +106,20 @@ export class Sender {
     this.#leaseMs = options.leaseMs ?? 5 * 60_000;
     this.#idleMs = options.idleMs ?? 2000;
     this.#giveUpMs = options.giveUpMs ?? 48 * 3_600_000;
+    this.#parts = new PartCache(options.partCacheBytes);
+    this.#writer = new OutcomeWriter({ db: this.#db, owner: this.owner, actor: SENDER_ACTOR, logger: this.#log, now: this.#now });
+  }
+
+  /** Messages this sender has processed (sent, or given any other recorded outcome) since it was made. */
+  get processed(): number {
+    return this.#processed;
   }
 
   /** Starts the loop in the background. */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopping = false;
     this.#loop = this.#run();
   }
 
@@ -83,10 +130,15 @@ export class Sender {
 
   /** Stops claiming, lets in-flight sends finish (or gives their leases back), closes connections. */
   async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.wake();
-    await this.#loop;
+    this.#stopping = true;
+    if (this.#running) {
+      this.#running = false;
+      this.wake();
+      await this.#loop;
+    }
+    await this.#writer.drain();
+    this.#stopRenewing();
+    await this.#renewing;
     await releaseLeases(this.#db, this.owner).catch((err) => this.#log.warn({ err }, 'releasing leases failed'));
     this.#transports.closeAll();
   }
@@ -112,40 +164,134 @@ export class Sender {
     }
   }
 
-  /** One round: claim what may go now and send it. Returns how many messages were processed. */
+  /**
+   * Sends what may go now: for each account, claims and sends until nothing is due or its limits are
+   * spent. Returns how many messages were processed (0: nothing to do, the loop may sleep).
+   */
   async tick(): Promise<number> {
-    const now = this.#now();
-    if (now.getTime() - this.#lastLeaseSweep > 30_000) {
-      this.#lastLeaseSweep = now.getTime();
-      const requeued = await requeueExpiredLeases(this.#db, now);
-      if (requeued) this.#log.warn({ requeued }, 'requeued messages whose lease expired');
-    }
-    const work: Promise<number>[] = [];
+    await this.#sweepExpiredLeases();
+    const lanes: Promise<number>[] = [];
     if (!(await hasAccounts(this.#db))) {
-      if (this.#options.testMailbox) work.push(this.#round(null, false, 4));
+      if (this.#options.testMailbox) lanes.push(this.#lane(null, false, Infinity, 2));
     } else {
-      for (const account of await accountCapacities(this.#db, now)) {
-        const limit = Math.min(account.remaining, account.poolSize * 4);
-        if (limit > 0) work.push(this.#round(account.id, account.isDefault, limit, account.poolSize));
+      for (const account of await accountCapacities(this.#db, this.#now())) {
+        if (account.remaining > 0) lanes.push(this.#lane(account.id, account.isDefault, account.remaining, account.poolSize));
       }
     }
-    return (await Promise.all(work)).reduce((a, b) => a + b, 0);
+    if (!lanes.length) return 0;
+    this.#startRenewing();
+    try {
+      return (await Promise.all(lanes)).reduce((a, b) => a + b, 0);
+    } finally {
+      if (!this.#held.size) this.#stopRenewing();
+    }
   }
 
-  async #round(accountId: number | null, isDefault: boolean, limit: number, concurrency = 2): Promise<number> {
-    const ids = await claimDue(this.#db, { accountId, isDefault, owner: this.owner, now: this.#now(), leaseMs: this.#leaseMs, limit });
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) await this.#process(ids[next++]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
-    return ids.length;
+  async #sweepExpiredLeases(): Promise<void> {
+    const now = this.#now();
+    if (now.getTime() - this.#lastLeaseSweep <= SWEEP_EVERY_MS) return;
+    this.#lastLeaseSweep = now.getTime();
+    const requeued = await requeueExpiredLeases(this.#db, now);
+    if (requeued) this.#log.warn({ requeued }, 'requeued messages whose lease expired');
   }
 
-  /** The steps of one claimed message; each ends in a recorded outcome, never in silence. */
-  async #process(id: number): Promise<void> {
-    const [message] = await this.#db.select().from(messages).where(eq(messages.id, id));
-    if (!message || message.status !== 'sending' || message.leaseOwner !== this.owner) return;
+  /**
+   * One account's pipeline: keeps up to pool size × 4 messages claimed and not yet recorded, claiming
+   * more whenever at least a connection's worth of room frees up, until nothing more is due, `budget`
+   * (what its limits allow now) is spent, the account is paused, or the sender stops.
+   */
+  async #lane(accountId: number | null, isDefault: boolean, budget: number, poolSize: number): Promise<number> {
+    const window = Math.max(1, poolSize) * 4;
+    const step = Math.max(1, Math.min(poolSize, window));
+    let inFlight = 0;
+    let processed = 0;
+    let drained = false;
+    let paused = false;
+    let freed: (() => void) | null = null;
+    const tasks = new Set<Promise<void>>();
+    try {
+      while (!this.#stopping && !drained && !paused && budget > 0) {
+        const room = Math.min(window - inFlight, budget);
+        if (room < Math.min(step, budget)) {
+          await new Promise<void>((resolve) => (freed = resolve));
+          continue;
+        }
+        await this.#sweepExpiredLeases();
+        const claimed = await this.#claim(accountId, isDefault, room);
+        if (!claimed) {
+          paused = true;
+          break;
+        }
+        if (claimed.messages.length < room) drained = true;
+        budget -= claimed.messages.length;
+        for (const message of claimed.messages) {
+          inFlight++;
+          const task = this.#process(message, claimed.context)
+            .then((outcome) => {
+              if (outcome === 'auth') paused = true;
+            })
+            .finally(() => {
+              inFlight--;
+              processed++;
+              this.#processed++;
+              tasks.delete(task);
+              freed?.();
+              freed = null;
+            });
+          tasks.add(task);
+        }
+        if (!claimed.messages.length) break;
+      }
+    } finally {
+      // Even when a claim failed: what was claimed is sent and recorded before the lane ends.
+      while (tasks.size) await Promise.race(tasks);
+    }
+    return processed;
+  }
+
+  /**
+   * Claims up to `limit` due messages and loads what their steps need in a few queries. Null when the
+   * account was paused or removed meanwhile (the lane stops).
+   */
+  async #claim(accountId: number | null, isDefault: boolean, limit: number): Promise<{ messages: MessageRow[]; context: ClaimContext } | null> {
+    let account: AccountRow | null = null;
+    if (accountId != null) {
+      account = (await this.#db.select().from(smtpAccounts).where(eq(smtpAccounts.id, accountId)))[0] ?? null;
+      if (!account || account.pausedAt) return null;
+    }
+    const ids = await claimDue(this.#db, { accountId, isDefault, owner: this.owner, now: this.#now(), leaseMs: this.#leaseMs, limit, timeZone: this.#options.timeZone });
+    for (const id of ids) this.#held.add(id);
+    const context: ClaimContext = { account, transport: null, attachments: new Map(), suppressed: new Set() };
+    if (!ids.length) return { messages: [], context };
+    try {
+      const rows = await this.#db.select().from(messages).where(inArray(messages.id, ids)).orderBy(messages.id);
+      const mine = rows.filter((m) => m.status === 'sending' && m.leaseOwner === this.owner);
+      for (const id of ids) if (!mine.some((m) => m.id === id)) this.#held.delete(id);
+      if (mine.length) {
+        const files = await this.#db
+          .select()
+          .from(messageAttachments)
+          .where(inArray(messageAttachments.messageId, mine.map((m) => m.id)))
+          .orderBy(messageAttachments.messageId, messageAttachments.position, messageAttachments.id);
+        for (const f of files) context.attachments.set(f.messageId, [...(context.attachments.get(f.messageId) ?? []), f]);
+        const addresses = [...new Set(mine.flatMap((m) => [...m.toAddrs, ...m.ccAddrs, ...m.bccAddrs].map((a) => a.address.toLowerCase())))];
+        context.suppressed = await this.#suppressed(addresses);
+        context.transport = account ? await this.#transportFor(account) : this.#testMailboxTransport();
+      }
+      return { messages: mine, context };
+    } catch (err) {
+      // Could not prepare: give the messages back as they were rather than leave them to the lease.
+      for (const id of ids) this.#held.delete(id);
+      await this.#db
+        .execute(sql`update messages set status = 'queued', lease_owner = null, lease_until = null, attempt_count = greatest(attempt_count - 1, 0)
+                      where id in ${ids} and status = 'sending' and lease_owner = ${this.owner}`)
+        .catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The steps of one claimed message; each ends in a recorded outcome, never in silence. Returns its kind. */
+  async #process(message: MessageRow, context: ClaimContext): Promise<Outcome['kind']> {
     const started = this.#now();
     try {
       // 1. May it still go?
@@ -154,14 +300,13 @@ export class Sender {
       }
       // 2. Recipients, minus suppressed addresses.
       const everyone = [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs];
-      const suppressed = await this.#suppressed(everyone.map((a) => a.address));
-      const recipients = everyone.map((a) => a.address).filter((a) => !suppressed.has(a));
+      const recipients = everyone.map((a) => a.address).filter((a) => !context.suppressed.has(a.toLowerCase()));
       if (!recipients.length) {
         return await this.#record(message, null, started, { kind: 'failed', code: null, response: 'no recipient left: every address is on the suppression list', rejected: [] }, []);
       }
       // 3. The account, or the test mailbox.
-      const account = message.accountId ? (await this.#db.select().from(smtpAccounts).where(eq(smtpAccounts.id, message.accountId)))[0] : undefined;
-      const transport = account ? await this.#transportFor(account) : this.#testMailboxTransport();
+      const account = message.accountId != null && context.account?.id === message.accountId ? context.account : null;
+      const transport = account ? context.transport : message.accountId == null ? this.#testMailboxTransport() : null;
       if (!transport) {
         return await this.#record(message, null, started, { kind: 'deferred', code: null, response: 'no SMTP account and no test mailbox', retryAfterMs: 60_000 }, recipients);
       }
@@ -169,7 +314,13 @@ export class Sender {
         ? { address: account.fromAddress, ...(account.fromName ? { name: account.fromName } : {}) }
         : { address: 'posel@localhost', name: 'Posel' };
       // 4. The MIME message, with its Message-ID fixed since creation.
-      const raw = await buildMessageMime(this.#db, this.#store, message, { sending: { from, replyTo: account?.replyTo ?? null } });
+      const raw = await this.#building.run(() =>
+        buildMessageMime(this.#db, this.#store, message, {
+          sending: { from, replyTo: account?.replyTo ?? null },
+          attachments: context.attachments.get(message.id) ?? [],
+          cache: this.#parts,
+        }),
+      );
       // 5. Hand it over, and classify what the server said.
       let outcome: Outcome;
       try {
@@ -178,26 +329,35 @@ export class Sender {
         if (!(error instanceof SendFailure)) throw error;
         outcome = classifyFailure(error);
       }
-      await this.#record(message, account ?? null, started, outcome, recipients);
+      return await this.#record(message, account, started, outcome, recipients);
     } catch (err) {
       // A bug or an unreadable body: do not lose the message; retry later with backoff, and say why.
-      this.#log.error({ err, messageId: id }, 'sending a message failed unexpectedly');
-      await this.#record(message, null, started, { kind: 'deferred', code: null, response: `internal error: ${(err as Error).message}`, retryAfterMs: null }, []).catch(
-        (e) => this.#log.error({ err: e }, 'recording a failure failed'),
-      );
+      this.#log.error({ err, messageId: message.id }, 'sending a message failed unexpectedly');
+      return this.#record(message, null, started, { kind: 'deferred', code: null, response: `internal error: ${(err as Error).message}`, retryAfterMs: null }, []).catch((e) => {
+        this.#log.error({ err: e }, 'recording a failure failed');
+        return 'deferred' as const;
+      });
+    } finally {
+      this.#held.delete(message.id);
     }
   }
 
   async #suppressed(addresses: string[]): Promise<Set<string>> {
     if (!addresses.length) return new Set();
-    const rows = await this.#db.select({ address: suppressions.address }).from(suppressions).where(inArray(suppressions.address, addresses.map((a) => a.toLowerCase())));
+    const rows = await this.#db.select({ address: suppressions.address }).from(suppressions).where(inArray(suppressions.address, addresses));
     return new Set(rows.map((r) => r.address));
   }
 
   async #transportFor(account: AccountRow): Promise<TransportConfig> {
-    const password = account.passwordSealed ? await this.#store.openSecret(`smtp-account:${account.id}`, account.passwordSealed) : null;
+    const key = `${account.id}:${account.updatedAt.getTime()}`;
+    let password = this.#passwords.get(key);
+    if (password === undefined) {
+      password = account.passwordSealed ? await this.#store.openSecret(`smtp-account:${account.id}`, account.passwordSealed) : null;
+      for (const old of this.#passwords.keys()) if (old.startsWith(`${account.id}:`)) this.#passwords.delete(old);
+      this.#passwords.set(key, password);
+    }
     return {
-      key: `${account.id}:${account.updatedAt.getTime()}`,
+      key,
       host: account.host,
       port: account.port,
       security: account.security as TransportConfig['security'],
@@ -215,8 +375,28 @@ export class Sender {
     return { key: `${box.host}:${box.port}`, host: box.host, port: box.port, security: 'none', allowInvalidCert: false, poolSize: 2, ...(this.#options.timeouts ? { timeouts: this.#options.timeouts } : {}) };
   }
 
-  /** The attempt, the message's new state, suppressions, a paused account and the audit row: one transaction. */
-  async #record(message: MessageRow, account: AccountRow | null, started: Date, outcome: Outcome, recipients: string[]): Promise<void> {
+  /** Keeps the leases of messages in flight from running out during long sends. */
+  #startRenewing(): void {
+    if (this.#renewTimer) return;
+    this.#renewTimer = setInterval(() => {
+      if (!this.#held.size || this.#renewing) return;
+      const ids = [...this.#held];
+      this.#renewing = this.#db
+        .execute(sql`update messages set lease_until = ${this.#now().toISOString()}::timestamptz + ${`${this.#leaseMs} milliseconds`}::interval
+                      where id in ${ids} and status = 'sending' and lease_owner = ${this.owner}`)
+        .then(() => undefined, (err) => this.#log.warn({ err }, 'renewing leases failed'))
+        .finally(() => (this.#renewing = null));
+    }, Math.max(50, this.#leaseMs * RENEW_EVERY));
+    this.#renewTimer.unref();
+  }
+
+  #stopRenewing(): void {
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = null;
+  }
+
+  /** Works out the message's new state and hands the outcome to the writer; resolves once committed. */
+  async #record(message: MessageRow, account: AccountRow | null, started: Date, outcome: Outcome, recipients: string[]): Promise<Outcome['kind']> {
     const now = this.#now();
     const attempt = message.attemptCount;
     let status: string = outcome.kind === 'auth' ? 'queued' : outcome.kind;
@@ -238,40 +418,51 @@ export class Sender {
     if (outcome.kind === 'failed' && !rejected.length && outcome.code != null && [550, 551, 553].includes(outcome.code) && recipients.length === 1) {
       toSuppress.push({ address: recipients[0]!, code: outcome.code, response: outcome.response });
     }
-    await this.#db.transaction(async (tx) => {
-      await tx.execute(sql`
-        insert into send_attempts (message_id, account_id, started_at, duration_ms, outcome, smtp_code, response, recipients, rejected)
-        values (${message.id}, ${account?.id ?? null}, ${started.toISOString()}::timestamptz, ${Math.max(0, now.getTime() - started.getTime())},
-                ${outcome.kind === 'auth' ? 'paused' : outcome.kind}, ${outcome.code}, ${response}, ${recipients.join(', ')},
-                ${rejected.length ? rejected.map((r) => `${r.address} (${r.response})`).join(', ') : null})`);
-      const updated = rowsOf<{ id: number }>(
-        await tx.execute(sql`
-          update messages
-             set status = ${status}, lease_owner = null, lease_until = null, last_result = ${response},
-                 send_at = ${sendAt?.toISOString() ?? null}::timestamptz, sent_at = ${outcome.kind === 'sent' ? now.toISOString() : null}::timestamptz,
-                 attempt_count = attempt_count - ${outcome.kind === 'auth' ? 1 : 0}
-           where id = ${message.id} and status = 'sending' and lease_owner = ${this.owner}
-          returning id`),
-      );
-      if (!updated.length) this.#log.warn({ messageId: message.id }, 'lease lost while sending; attempt recorded, state left to its new owner');
-      for (const r of toSuppress) {
-        await tx.execute(sql`
-          insert into suppressions (address, reason, smtp_code, response, message_id)
-          values (${r.address.toLowerCase()}, 'hard bounce', ${r.code}, ${r.response.slice(0, 1000)}, ${message.id})
-          on conflict (address) do nothing`);
-      }
-      if (outcome.kind === 'auth' && account) {
-        await tx.update(smtpAccounts).set({ pausedAt: now, pausedReason: response }).where(eq(smtpAccounts.id, account.id));
-        await recordAudit(tx, SENDER_ACTOR, { action: 'account.paused', objectType: 'smtp_account', objectId: account.id, summary: `${account.name}: ${response}`, result: 'failed' });
-      }
-      await recordAudit(tx, SENDER_ACTOR, {
+    const record: OutcomeRecord = {
+      messageId: message.id,
+      accountId: account?.id ?? null,
+      accountName: account?.name ?? null,
+      started,
+      durationMs: Math.max(0, now.getTime() - started.getTime()),
+      attemptOutcome: outcome.kind === 'auth' ? 'paused' : outcome.kind,
+      code: outcome.code,
+      response,
+      recipients,
+      rejected: rejected.length ? rejected.map((r) => `${r.address} (${r.response})`).join(', ') : null,
+      status,
+      sendAt,
+      sentAt: outcome.kind === 'sent' ? now : null,
+      uncountAttempt: outcome.kind === 'auth' ? 1 : 0,
+      suppress: toSuppress.map((r) => ({ address: r.address, code: r.code, response: r.response })),
+      pauseAccount: outcome.kind === 'auth' && account ? { id: account.id, name: account.name, reason: response } : null,
+      audit: {
         action: `message.${status === 'queued' ? 'held' : status}`,
-        objectType: 'message',
-        objectId: message.id,
-        summary: `${message.subject} → ${recipients.join(', ')}: ${response}`.slice(0, 1000),
+        summary: `${message.subject} → ${recipients.join(', ')}: ${response}`,
         after: { status, attempt, account: account?.name ?? 'test mailbox', code: outcome.code, queuedBy: message.queuedBy },
         result: status === 'sent' ? 'ok' : 'failed',
-      });
-    });
+      },
+    };
+    await this.#writer.write(record);
+    return outcome.kind;
+  }
+}
+
+/** At most `width` tasks at once, each started on a fresh turn of the event loop (after pending I/O). */
+class Gate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly width: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.width) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active++;
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      return await task();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    }
   }
 }

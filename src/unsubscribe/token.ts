@@ -3,7 +3,7 @@
  * (and the campaign the mail came from, for the log). Signed with a key from the settings table, they never
  * expire: an unsubscribe link must keep working as long as the mail exists. Nothing else is in them.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Db } from '../db/client.ts';
 import { settingHmacKey } from '../settings/hmac-keys.ts';
 
@@ -15,12 +15,16 @@ export interface UnsubscribeTarget {
   campaignId: number | null;
 }
 
-const mac = async (db: Db, payload: string) =>
-  createHmac('sha256', await settingHmacKey(db, KEY_SETTING)).update(`posel unsubscribe v1.${payload}`).digest().subarray(0, MAC_BYTES);
+const macWith = (key: KeyObject, payload: string) => createHmac('sha256', key).update(`posel unsubscribe v1.${payload}`).digest().subarray(0, MAC_BYTES);
+const mac = async (db: Db, payload: string) => macWith(await settingHmacKey(db, KEY_SETTING), payload);
+
+function tokenWith(key: KeyObject, target: UnsubscribeTarget): string {
+  const payload = Buffer.from(target.campaignId ? `${target.clientId}.${target.campaignId}` : `${target.clientId}`).toString('base64url');
+  return `${payload}.${macWith(key, payload).toString('base64url')}`;
+}
 
 export async function unsubscribeToken(db: Db, target: UnsubscribeTarget): Promise<string> {
-  const payload = Buffer.from(target.campaignId ? `${target.clientId}.${target.campaignId}` : `${target.clientId}`).toString('base64url');
-  return `${payload}.${(await mac(db, payload)).toString('base64url')}`;
+  return tokenWith(await settingHmacKey(db, KEY_SETTING), target);
 }
 
 /** The target of a genuine token; null for anything altered, truncated or made up. */
@@ -39,7 +43,13 @@ export async function readUnsubscribeToken(db: Db, token: string): Promise<Unsub
 
 /** The public address of the unsubscribe page for a client (and the campaign it was mailed from). */
 export async function unsubscribeUrl(db: Db, publicUrl: string, target: UnsubscribeTarget): Promise<string> {
-  return `${publicUrl}/unsubscribe/${await unsubscribeToken(db, target)}`;
+  return (await unsubscribeLinks(db, publicUrl))(target);
+}
+
+/** `unsubscribeUrl` for many recipients: the key is read once, each address is then made without waiting. */
+export async function unsubscribeLinks(db: Db, publicUrl: string): Promise<(target: UnsubscribeTarget) => string> {
+  const key = await settingHmacKey(db, KEY_SETTING);
+  return (target) => `${publicUrl}/unsubscribe/${tokenWith(key, target)}`;
 }
 
 /**
@@ -48,4 +58,16 @@ export async function unsubscribeUrl(db: Db, publicUrl: string, target: Unsubscr
  */
 export function listUnsubscribeHeaders(url: string): Record<string, string> {
   return { 'List-Unsubscribe': `<${url}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+}
+
+const FOOTER_TEXT = {
+  cs: { why: 'Tento e-mail jste dostali jako náš zákazník.', link: 'Odhlásit se z obchodních sdělení' },
+  en: { why: 'You receive this e-mail as our customer.', link: 'Unsubscribe from marketing mail' },
+} as const;
+
+/** The footer of a marketing mail's body: why it came, and the unsubscribe link (the same address as the header). */
+export function unsubscribeFooterHtml(url: string, locale: 'cs' | 'en'): string {
+  const text = FOOTER_TEXT[locale];
+  const href = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  return `<p style="margin-top:2em;font-size:12px;color:#666">${text.why} <a href="${href}">${text.link}</a></p>`;
 }

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, campaigns, clients, messages } from '../db/schema/index.ts';
+import { messageMime } from '../messages/service.ts';
 import { createAdminApp, type TestClient } from '../test-support/harness.ts';
 import { listUnsubscribeHeaders, readUnsubscribeToken, unsubscribeToken, unsubscribeUrl } from './token.ts';
 
@@ -130,5 +131,16 @@ describe('unsubscribing from marketing mail', () => {
     expect(post.status).toBe(404);
     // Other pages still need the same origin.
     expect((await visitor.request('/views', { method: 'POST', body: 'list=messages', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://evil.example' } })).status).toBe(403);
+  });
+
+  it('a marketing message is built with List-Unsubscribe and one-click POST headers; other mail without', async () => {
+    const url = await unsubscribeUrl(t.db, 'https://posel.firma.cz', { clientId: petr, campaignId: marketing });
+    const withLink = await message(petr, marketing, 'draft');
+    await t.db.update(messages).set({ unsubscribeUrl: url }).where(eq(messages.id, withLink));
+    const raw = (await messageMime(t.db, t.store, withLink, { unsent: false })).bytes.toString('utf8').replace(/\r\n[ \t]+/g, ' ');
+    expect(raw).toContain(`List-Unsubscribe: <${url}>`);
+    expect(raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+    const plain = await message(petr, transactional, 'draft');
+    expect((await messageMime(t.db, t.store, plain, { unsent: false })).bytes.toString('utf8')).not.toContain('List-Unsubscribe');
   });
 });

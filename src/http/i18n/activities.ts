@@ -68,6 +68,10 @@ export const cs = {
   'activities.v.bad_address': 'Neplatná e-mailová adresa: {address}',
   'activities.v.unknown_client': 'V adresáři není klient: {entry}',
   'activities.v.too_many': 'Nejvýše {max} osob.',
+
+  // Mail from an activity (issue 7, item 5)
+  'activities.mail.nobody': 'nikdo',
+  'activities.mail.mode': 'Způsob odeslání: {mode}',
 } as const;
 
 export const en: Record<keyof typeof cs, string> = {
@@ -139,4 +143,8 @@ export const en: Record<keyof typeof cs, string> = {
   'activities.v.bad_address': 'Invalid e-mail address: {address}',
   'activities.v.unknown_client': 'No such client in the address book: {entry}',
   'activities.v.too_many': 'At most {max} people.',
+
+  // Mail from an activity (issue 7, item 5)
+  'activities.mail.nobody': 'nobody',
+  'activities.mail.mode': 'Send mode: {mode}',
 };

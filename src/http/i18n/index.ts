@@ -1,5 +1,6 @@
 import * as activities from './activities.ts';
 import * as audit from './audit.ts';
+import * as campaigns from './campaigns.ts';
 import * as clients from './clients.ts';
 import * as contracts from './contracts.ts';
 import * as dashboard from './dashboard.ts';
@@ -21,7 +22,7 @@ export type Locale = (typeof LOCALES)[number];
 export type MessageKey = keyof typeof cs;
 
 /** The core catalogue plus one file per domain (each exports `cs` and an `en` with the same keys). */
-const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard, views, unsubscribe];
+const domains = [clients, orders, contracts, activities, lists, imports, templates, messages, attachments, sending, settings, audit, dashboard, views, unsubscribe, campaigns];
 export type Translate = (key: MessageKey | string, params?: Record<string, string | number>) => string;
 
 export const catalogues: Record<Locale, Record<string, string>> = {

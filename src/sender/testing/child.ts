@@ -9,6 +9,7 @@
  * deferred or sending). Writes `ready` on stdout once the loop runs, and when it stops one JSON line
  * `{"processed":…}` (after draining also `"drained":true,"ms":…,"maxRssMb":…`).
  */
+import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { openPostgres, rowsOf } from '../../db/client.ts';
@@ -34,15 +35,6 @@ const sender = new Sender({
   idleMs: Number(process.env.POSEL_IDLE_MS ?? 200),
 });
 
-// Counts what this process handled (the loop calls `this.tick()`, so the instance property is what runs).
-let processed = 0;
-const tick = sender.tick.bind(sender);
-sender.tick = async () => {
-  const n = await tick();
-  processed += n;
-  return n;
-};
-
 const started = performance.now();
 sender.start();
 process.stdout.write('ready\n');
@@ -53,7 +45,7 @@ async function finish(code: number, report: Record<string, unknown> = {}): Promi
   stopping = true;
   await sender.stop();
   await database.close();
-  process.stdout.write(`${JSON.stringify({ ...report, processed })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...report, processed: sender.processed })}\n`);
   process.exit(code);
 }
 process.on('SIGTERM', () => void finish(0));
@@ -64,13 +56,27 @@ if (process.env.POSEL_EXIT_WITH_PARENT === '1') {
 }
 process.on('SIGINT', () => void finish(0));
 
+/**
+ * This process's peak RSS in MB. On Linux from /proc (VmHWM, of this process's own memory): getrusage's
+ * maxRSS survives exec, so a child spawned by a big parent would report the parent's peak.
+ */
+function peakRssMb(): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Math.round(Number(kb) / 102.4) / 10;
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
+}
+
 if (process.env.POSEL_EXIT_WHEN_DRAINED === '1') {
   const poll = async (): Promise<void> => {
     try {
       const [row] = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from messages where status in ('queued', 'deferred', 'sending')`));
       if (row && row.n === 0) {
         const ms = performance.now() - started;
-        return await finish(0, { drained: true, ms: Math.round(ms), maxRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 });
+        return await finish(0, { drained: true, ms: Math.round(ms), maxRssMb: peakRssMb() });
       }
     } catch (err) {
       logger.error({ err }, 'poll failed');
