@@ -32,7 +32,7 @@ import { unsubscribeFooterHtml, unsubscribeLinks } from '../unsubscribe/token.ts
 import { messageIdDomain, newMessageId, searchVector } from '../messages/service.ts';
 import type { Store } from '../store/store.ts';
 import type { TemplatePurpose } from '../templates/catalogue.ts';
-import { clientData, orderTemplateData, type ClientRecord, type DataContext } from '../templates/data.ts';
+import { clientColumns, clientData, orderTemplateData, type ClientRecord, type DataContext } from '../templates/data.ts';
 import { renderTemplate, TemplateInvalidError, type TemplateData } from '../templates/engine.ts';
 
 /** What the engine needs: the database, the store, the time zone dates are shown in. */
@@ -234,20 +234,7 @@ export async function generateForCampaign(
         clientId: campaignRecipients.clientId,
         orderId: campaignRecipients.orderId,
         email: campaignRecipients.email,
-        client: {
-          id: clients.id,
-          name: clients.name,
-          companyName: clients.companyName,
-          ico: clients.ico,
-          dic: clients.dic,
-          email: clients.email,
-          phone: clients.phone,
-          street: clients.street,
-          city: clients.city,
-          zip: clients.zip,
-          country: clients.country,
-          noMarketing: clients.noMarketing,
-        },
+        client: { id: clients.id, ...clientColumns, noMarketing: clients.noMarketing },
         suppressed: sql<boolean>`exists (select 1 from suppressions s where s.address = lower(${campaignRecipients.email}))`,
       })
       .from(campaignRecipients)

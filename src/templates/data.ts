@@ -190,7 +190,8 @@ export function orderTemplateData(order: OrderRecord, items: readonly OrderItemR
   return root(client, ctx, now, { order: orderData(order, items, ctx) }) as TemplateData;
 }
 
-const clientColumns = {
+/** The client columns a template's data is made from (also read by bulk generation). */
+export const clientColumns = {
   name: clients.name,
   companyName: clients.companyName,
   ico: clients.ico,
