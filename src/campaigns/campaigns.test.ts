@@ -334,6 +334,23 @@ describe('campaign control', () => {
     expect(actions).toEqual(expect.arrayContaining(['campaign.resume', 'campaign.cancel', 'campaign.pause']));
   });
 
+  it('a message queued by hand goes out although its campaign is in review or has ended (a pause holds it)', async () => {
+    const ids = await addClients([{ name: 'Ruční 1', email: 'rucni1@firma.cz' }]);
+    const id = await generatedCampaign(ids);
+    const [draft] = await campaignMessages(id);
+    // Sent from the review on its own (the campaign is still `generated`): claimed like any message.
+    await t.db.update(messages).set({ status: 'queued', sendAt: new Date('2098-01-05T09:00:00Z') }).where(eq(messages.id, draft!.id));
+    expect(await claimAll(new Date('2098-01-05T09:00:00Z'))).toEqual([draft!.id]);
+    // Resent after the campaign is done: the same.
+    await t.db.update(campaigns).set({ status: 'done' }).where(eq(campaigns.id, id));
+    await t.db.update(messages).set({ status: 'queued', leaseOwner: null, leaseUntil: null }).where(eq(messages.id, draft!.id));
+    expect(await claimAll(new Date('2098-01-05T09:00:00Z'))).toEqual([draft!.id]);
+    // Paused: held.
+    await t.db.update(campaigns).set({ status: 'paused' }).where(eq(campaigns.id, id));
+    await t.db.update(messages).set({ status: 'queued', leaseOwner: null, leaseUntil: null }).where(eq(messages.id, draft!.id));
+    expect(await claimAll(new Date('2098-01-05T09:00:00Z'))).toEqual([]);
+  });
+
   it('auto-pauses after the failure limit, and a campaign with nothing left to send is done', async () => {
     const ids = await addClients(Array.from({ length: 3 }, (_, i) => ({ name: `Limit ${i}`, email: `limit${i}@firma.cz` })));
     const id = await generatedCampaign(ids);

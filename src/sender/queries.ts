@@ -89,11 +89,13 @@ export async function claimDue(
          where m.id in (
            select id from messages
             where status in ('queued', 'deferred') and send_at <= ${now.toISOString()}::timestamptz and ${forAccount}
-              -- [campaigns] a bulk action's mail goes only while its campaign is sending (not paused,
-              -- cancelled or still in review) and, when it has a sending window, inside it (local time).
+              -- [campaigns] a bulk action's mail waits while its campaign is paused, never goes once it is
+              -- cancelled (a retry deferred before the cancel included) and, when the campaign has a sending
+              -- window, waits outside it (local time). A message someone queued by hand (sent from the review,
+              -- resent after the campaign ended) goes like any other.
               and (campaign_id is null or exists (
                 select 1 from campaigns c
-                 where c.id = messages.campaign_id and c.status = 'sending'
+                 where c.id = messages.campaign_id and c.status not in ('paused', 'cancelled')
                    and (c.window_start is null or c.window_end is null or case
                         when c.window_start <= c.window_end then ${minute}::int >= c.window_start and ${minute}::int < c.window_end
                         else ${minute}::int >= c.window_start or ${minute}::int < c.window_end end)))
