@@ -16,14 +16,13 @@ import type { Db } from '../db/client.ts';
 import { messageAttachments, messages } from '../db/schema/index.ts';
 import { RuleError } from '../errors.ts';
 import type { Translate } from '../http/i18n/index.ts';
-import { formatAddressList } from '../mail/address.ts';
 import { safeFilename } from '../mail/mime.ts';
 import { cancel, queueMessage, reschedule, retry, sendNow, type BulkResult } from '../sender/queue.ts';
 import { getSendDefaults, mailKindOf } from '../settings/send-defaults.ts';
 import type { Store } from '../store/store.ts';
 import { filterConditions, type MessageFilter } from './queries.ts';
 import { canDeleteMessage, type RuleUser } from './rules.ts';
-import { messageMime } from './service.ts';
+import { deletedDraftAudit, messageMime } from './service.ts';
 import { settleMessageSearch } from './search.ts';
 
 export const BULK_ACTIONS = ['send_now', 'schedule', 'cancel', 'retry', 'delete', 'relink', 'export'] as const;
@@ -177,22 +176,8 @@ export async function deleteDrafts(db: Db, actor: AuditActor, user: RuleUser, id
       .orderBy(messageAttachments.messageId, messageAttachments.position, messageAttachments.id);
     await tx.delete(messages).where(and(inArray(messages.id, allowedIds), eq(messages.status, 'draft')));
     for (const before of allowed) {
-      const recipients = before.toAddrs.map((a) => a.address).join(', ');
-      await recordAudit(tx, actor, {
-        action: 'message.delete',
-        objectType: 'message',
-        objectId: before.id,
-        summary: `${before.subject || '—'}${recipients ? ` → ${recipients}` : ''}`.slice(0, 300),
-        before: {
-          subject: before.subject,
-          to: formatAddressList(before.toAddrs),
-          cc: formatAddressList(before.ccAddrs),
-          bcc: formatAddressList(before.bccAddrs),
-          bodyBlob: before.bodyBlob,
-          attachments: files.filter((f) => f.messageId === before.id).map((f) => f.filename),
-          bulk: true,
-        },
-      });
+      const filenames = files.filter((f) => f.messageId === before.id).map((f) => f.filename);
+      await recordAudit(tx, actor, deletedDraftAudit(before, filenames, { bulk: true }));
     }
     return { done: allowedIds.sort((a, b) => a - b), skipped };
   });

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { recordMailActivity } from '../activities/mail.ts';
-import { recordAudit, type AuditActor } from '../audit/queries.ts';
+import { recordAudit, type AuditActor, type AuditEntry } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { messageAttachments, messages, type MessageAddress } from '../db/schema/index.ts';
 import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
@@ -320,21 +320,27 @@ export async function deleteDraft(db: Db, actor: AuditActor, user: RuleUser, id:
     if (!allowed.ok) throw new RuleError(`messages.denied.${allowed.reason}`);
     const attachments = await listMessageAttachments(tx, id);
     await tx.delete(messages).where(and(eq(messages.id, id), eq(messages.status, 'draft')));
-    await recordAudit(tx, actor, {
-      action: 'message.delete',
-      objectType: 'message',
-      objectId: id,
-      summary: summaryOf(before.subject, before.toAddrs),
-      before: {
-        subject: before.subject,
-        to: formatAddressList(before.toAddrs),
-        cc: formatAddressList(before.ccAddrs),
-        bcc: formatAddressList(before.bccAddrs),
-        bodyBlob: before.bodyBlob,
-        attachments: attachments.map((a) => a.filename),
-      },
-    });
+    await recordAudit(tx, actor, deletedDraftAudit(before, attachments.map((a) => a.filename)));
   });
+}
+
+/** The audit entry of a deleted draft: what it was (subject, recipients, body, attachment names). */
+export function deletedDraftAudit(before: typeof messages.$inferSelect, filenames: string[], extra: Record<string, unknown> = {}): AuditEntry {
+  return {
+    action: 'message.delete',
+    objectType: 'message',
+    objectId: before.id,
+    summary: summaryOf(before.subject, before.toAddrs),
+    before: {
+      subject: before.subject,
+      to: formatAddressList(before.toAddrs),
+      cc: formatAddressList(before.ccAddrs),
+      bcc: formatAddressList(before.bccAddrs),
+      bodyBlob: before.bodyBlob,
+      attachments: filenames,
+      ...extra,
+    },
+  };
 }
 
 /**
