@@ -291,12 +291,20 @@ export function mimeTree(input: MimeHeaderInput, body: EncodedBody, attachments:
   return { root, raws };
 }
 
-/** The RFC 5322 bytes of a message made of encoded parts (see `buildMime` for the options). */
-export function assembleMime(input: MimeHeaderInput, body: EncodedBody, attachments: EncodedPart[], opts: { unsent?: boolean; keepBcc?: boolean } = {}): Buffer {
+/**
+ * The RFC 5322 bytes of a message made of encoded parts, as the list of chunks they are written in: the
+ * encoded parts themselves, not copies (the sender streams them to the server as they are).
+ */
+export function assembleMimeChunks(input: MimeHeaderInput, body: EncodedBody, attachments: EncodedPart[], opts: { unsent?: boolean; keepBcc?: boolean } = {}): Buffer[] {
   const { root, raws } = mimeTree(input, body, attachments, opts);
   const out: Buffer[] = [];
   serialize(root, raws, out);
-  return Buffer.concat(out);
+  return out;
+}
+
+/** The RFC 5322 bytes of a message made of encoded parts (see `buildMime` for the options). */
+export function assembleMime(input: MimeHeaderInput, body: EncodedBody, attachments: EncodedPart[], opts: { unsent?: boolean; keepBcc?: boolean } = {}): Buffer {
+  return Buffer.concat(assembleMimeChunks(input, body, attachments, opts));
 }
 
 /**

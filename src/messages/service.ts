@@ -13,7 +13,8 @@ import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
 import { formatAddressList, parseAddressList } from '../mail/address.ts';
 import { htmlToPlainText, sanitizeBodyHtml } from '../mail/html.ts';
-import { assembleMime, buildMime, encodeAttachment, encodeBody } from '../mail/mime.ts';
+import type { BodyEncoder } from '../mail/encoder.ts';
+import { assembleMimeChunks, buildMime, encodeAttachment, encodeBody } from '../mail/mime.ts';
 import type { Store } from '../store/store.ts';
 import { listMessageAttachments, type MessageLink } from './queries.ts';
 import { canDeleteMessage, canEditMessage, type RuleUser } from './rules.ts';
@@ -361,17 +362,22 @@ const isBlobId = (id: string) => id.startsWith('blob_');
  * in the attachment rows it already loaded and a cache, so a body or a file shared by many messages is read
  * and encoded once.
  */
-export async function buildMessageMime(
+export async function buildMessageChunks(
   db: Db,
   store: Store,
-  message: typeof messages.$inferSelect,
+  message: Pick<
+    typeof messages.$inferSelect,
+    'id' | 'messageIdHeader' | 'toAddrs' | 'ccAddrs' | 'bccAddrs' | 'subject' | 'sentAt' | 'updatedAt' | 'unsubscribeUrl' | 'bodyBlob'
+  >,
   options: {
     unsent?: boolean;
     sending?: { from: MessageAddress; replyTo: string | null };
-    attachments?: Awaited<ReturnType<typeof listMessageAttachments>>;
+    attachments?: { blobId: string; filename: string; contentType: string }[];
     cache?: EncodedPartCache;
+    /** Encodes the body's parts (the sender's hands it to worker threads); `encodeBody` here by default. */
+    encode?: BodyEncoder;
   },
-): Promise<Buffer> {
+): Promise<Buffer[]> {
   const attachments = options.attachments ?? (await listMessageAttachments(db, message.id));
   const cache = options.cache;
   const cached = <T>(blobId: string, key: string, make: () => Promise<T>, sizeOf: (value: T) => number): Promise<T> =>
@@ -390,11 +396,11 @@ export async function buildMessageMime(
     ...(message.unsubscribeUrl ? { headers: listUnsubscribeHeaders(message.unsubscribeUrl) } : {}),
   };
   const opts = { unsent: Boolean(options.unsent), keepBcc: !sending };
-  const body = await cached(message.bodyBlob, `body:${message.bodyBlob}`, async () => encodeBody(await html()), (b) => (b ? b.text.length + b.html.length : 0));
+  const body = await cached(message.bodyBlob, `body:${message.bodyBlob}`, async () => (options.encode ?? encodeBody)(await html()), (b) => (b ? b.text.length + b.html.length : 0));
   if (!body) {
     // No text or no HTML part (an empty body): nodemailer's composer builds such a message whole.
     const files = await Promise.all(attachments.map(async (a) => ({ filename: a.filename, contentType: a.contentType, content: await store.get(a.blobId) })));
-    return buildMime({ ...headers, html: await html(), attachments: files }, opts);
+    return [await buildMime({ ...headers, html: await html(), attachments: files }, opts)];
   }
   const parts = await Promise.all(
     attachments.map((a) =>
@@ -406,7 +412,12 @@ export async function buildMessageMime(
       ),
     ),
   );
-  return assembleMime(headers, body, parts, opts);
+  return assembleMimeChunks(headers, body, parts, opts);
+}
+
+/** `buildMessageChunks` as one buffer (an .eml file). */
+export async function buildMessageMime(...args: Parameters<typeof buildMessageChunks>): Promise<Buffer> {
+  return Buffer.concat(await buildMessageChunks(...args));
 }
 
 /** The message as an RFC 5322 file, built from the stored body and attachments. */

@@ -40,6 +40,23 @@ export interface OutcomeRecord {
   audit: { action: string; summary: string; after: Record<string, unknown>; result: 'ok' | 'failed' };
 }
 
+/** An outcome as the columns of its attempt row and its message's new state (for jsonb_to_recordset). */
+const attemptRow = (r: OutcomeRecord) => ({
+  message_id: r.messageId,
+  account_id: r.accountId,
+  started_at: r.started.toISOString(),
+  duration_ms: r.durationMs,
+  outcome: r.attemptOutcome,
+  smtp_code: r.code,
+  response: r.response,
+  recipients: r.recipients.join(', '),
+  rejected: r.rejected,
+  status: r.status,
+  send_at: r.sendAt?.toISOString() ?? null,
+  sent_at: r.sentAt?.toISOString() ?? null,
+  uncount: r.uncountAttempt,
+});
+
 /** Most outcomes written in one transaction. */
 const MAX_BATCH = 100;
 
@@ -93,23 +110,52 @@ export class OutcomeWriter {
   }
 
   async #writeBatch(records: OutcomeRecord[]): Promise<void> {
+    if (records.some((r) => r.suppress.length || r.pauseAccount)) return this.#writeInTransaction(records);
+    // The usual batch (sent, deferred, failed without a bounce): one statement, so one round trip. Its parts
+    // see one snapshot and commit together; the audit rows go last, as in the transaction below.
+    const rows = JSON.stringify(
+      records.map((r, i) => ({
+        i,
+        ...attemptRow(r),
+        action: r.audit.action,
+        summary: r.audit.summary.slice(0, 1000),
+        after: r.audit.after,
+        result: r.audit.result,
+      })),
+    );
+    const lost = rowsOf<{ object_id: string; action: string }>(
+      await this.#db.execute(sql`
+        with x as (
+          select * from jsonb_to_recordset(${rows}::jsonb) as x(i int, message_id int, account_id int, started_at timestamptz, duration_ms int,
+                      outcome text, smtp_code int, response text, recipients text, rejected text, status text, send_at timestamptz,
+                      sent_at timestamptz, uncount int, action text, summary text, after jsonb, result text)),
+        attempts as (
+          insert into send_attempts (message_id, account_id, started_at, duration_ms, outcome, smtp_code, response, recipients, rejected)
+          select message_id, account_id, started_at, duration_ms, outcome, smtp_code, response, recipients, rejected from x),
+        updated as (
+          -- Every transition is guarded by the state and the lease it expects (DESIGN.md rule 4).
+          update messages m
+             set status = x.status, lease_owner = null, lease_until = null, last_result = x.response,
+                 send_at = x.send_at, sent_at = x.sent_at, attempt_count = m.attempt_count - x.uncount
+            from x
+           where m.id = x.message_id and m.status = 'sending' and m.lease_owner = ${this.#owner}
+          returning m.id)
+        insert into audit_log (actor_id, actor_name, action, object_type, object_id, summary, before, after, ip, request_id, result)
+        select ${this.#actor.actorId}::int, ${this.#actor.actorName}::text,
+               case when u.id is null then 'message.lease_lost' else x.action end, 'message', x.message_id::text, x.summary, null, x.after,
+               ${this.#actor.ip}::text, ${this.#actor.requestId}::text, x.result
+          from x left join updated u on u.id = x.message_id
+         order by x.i
+        returning object_id, action`),
+    ).filter((r) => r.action === 'message.lease_lost');
+    for (const r of lost) this.#log.warn({ messageId: Number(r.object_id) }, 'lease lost while sending; attempt recorded, state left to its new owner');
+  }
+
+  /** A batch with a bounce to suppress or an account to pause: several statements in one transaction. */
+  async #writeInTransaction(records: OutcomeRecord[]): Promise<void> {
     const now = this.#now();
     const rows = JSON.stringify(
-      records.map((r) => ({
-        message_id: r.messageId,
-        account_id: r.accountId,
-        started_at: r.started.toISOString(),
-        duration_ms: r.durationMs,
-        outcome: r.attemptOutcome,
-        smtp_code: r.code,
-        response: r.response,
-        recipients: r.recipients.join(', '),
-        rejected: r.rejected,
-        status: r.status,
-        send_at: r.sendAt?.toISOString() ?? null,
-        sent_at: r.sentAt?.toISOString() ?? null,
-        uncount: r.uncountAttempt,
-      })),
+      records.map(attemptRow),
     );
     await this.#db.transaction(async (tx) => {
       await tx.execute(sql`

@@ -255,6 +255,20 @@ describe('queue mechanics', () => {
     expect(peer.received).toHaveLength(90);
   });
 
+  it('two senders sharing an account limited to 30 per minute send 30 in that minute together, not 30 each', async () => {
+    await withPeer();
+    await account({ perMinute: 30, poolSize: 4 });
+    for (let i = 0; i < 90; i++) await queue([`klient${i}@firma.cz`]);
+    const [a, b] = [sender(), sender()];
+    let n = 0;
+    for (let round = 0; round < 10; round++) n += (await Promise.all([a.tick(), b.tick()])).reduce((x, y) => x + y, 0);
+    expect(n).toBe(30);
+    expect(peer.received).toHaveLength(30);
+    clock = new Date(clock.getTime() + 60_001);
+    for (let round = 0; round < 10; round++) await Promise.all([a.tick(), b.tick()]);
+    expect(peer.received).toHaveLength(60);
+  });
+
   it('a lease that expired (the sender died mid-send) is requeued and sent again with the same Message-ID', async () => {
     await withPeer();
     const m = await queue(['jan@firma.cz']);

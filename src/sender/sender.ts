@@ -1,10 +1,10 @@
 /**
  * The in-process sending loop (DESIGN.md rules 4–5), as a pipeline per account: it claims due messages
- * under a lease as fast as the account's connections free up (never more than pool size × 4 claimed and
+ * under a lease as fast as the account's connections free up (never more than pool size × 8 claimed and
  * not yet recorded, so a crash can only repeat that many), and processes each as named steps — check it
- * may still go, drop suppressed recipients, build the MIME, hand it to the server, classify the answer —
- * then hands the outcome to a writer that commits the attempt, the new state and an audit row for every
- * send finished meanwhile in one transaction. "Sent" is committed right after the server's 250 (with the
+ * may still go, drop suppressed recipients, build the MIME (its body encoded on a worker thread), hand it
+ * to the server, classify the answer — then hands the outcome to a writer that commits the attempt, the
+ * new state and an audit row for every send finished meanwhile in one statement. "Sent" is committed right after the server's 250 (with the
  * other outcomes of that moment). Leases of messages in flight are renewed while they are sent. Bodies
  * and files that many messages share are read and encoded once (`PartCache`); the account's transport is
  * built once per change of the account. The loop sleeps only when it found nothing, and wakes at once
@@ -15,12 +15,13 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
-import { messageAttachments, messages, smtpAccounts, suppressions, type MessageAddress } from '../db/schema/index.ts';
-import { buildMessageMime } from '../messages/service.ts';
+import { smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
+import { sharedEncoderPool, type BodyEncoder } from '../mail/encoder.ts';
+import { buildMessageChunks } from '../messages/service.ts';
 import type { Store } from '../store/store.ts';
 import { backoffMs, classifyFailure, classifyReport, shouldSuppress, type Outcome } from './classify.ts';
 import { PartCache } from './parts.ts';
-import { accountCapacities, claimDue, hasAccounts, releaseLeases, requeueExpiredLeases } from './queries.ts';
+import { accountCapacities, claimMessages, hasAccounts, releaseLeases, requeueExpiredLeases, type ClaimedMessage } from './queries.ts';
 import { OutcomeWriter, type OutcomeRecord } from './record.ts';
 import { SendFailure, Transports, type TransportConfig } from './transport.ts';
 
@@ -43,6 +44,8 @@ export interface SenderOptions {
   partCacheBytes?: number;
   /** The zone of campaigns' sending windows (config TIMEZONE; default Europe/Prague). */
   timeZone?: string;
+  /** Encodes bodies (default: the process's pool of worker threads). */
+  encoder?: BodyEncoder;
 }
 
 const SENDER_ACTOR: AuditActor = { actorId: null, actorName: 'Posel', ip: null, requestId: null };
@@ -52,16 +55,12 @@ const RENEW_EVERY = 1 / 3;
 /** How often expired leases (of a crashed sender) are requeued. */
 const SWEEP_EVERY_MS = 30_000;
 
-type MessageRow = typeof messages.$inferSelect;
 type AccountRow = typeof smtpAccounts.$inferSelect;
-type AttachmentRow = typeof messageAttachments.$inferSelect;
 
-/** What one claim loaded for its messages: their attachments, suppressed addresses, the account's transport. */
+/** What one claim loaded for its messages besides their rows: the account and its transport. */
 interface ClaimContext {
   account: AccountRow | null;
   transport: TransportConfig | null;
-  attachments: Map<number, AttachmentRow[]>;
-  suppressed: Set<string>;
 }
 
 export class Sender {
@@ -77,6 +76,7 @@ export class Sender {
   readonly #options: SenderOptions;
   readonly #parts: PartCache;
   readonly #writer: OutcomeWriter;
+  readonly #encode: BodyEncoder;
   /** Ids this sender claimed and has not recorded yet: their leases are renewed. */
   readonly #held = new Set<number>();
   /** Decrypted account passwords, by account id and change time. */
@@ -90,11 +90,11 @@ export class Sender {
   #renewing: Promise<void> | null = null;
   #processed = 0;
   /**
-   * Building a message is the loop's one long stretch of CPU (deriving the plain text, encoding): two at
-   * a time (one computes while the other reads the store), each started from a fresh turn of the event
-   * loop, so web requests served by this process wait for at most one build, never for a claim's worth.
+   * Building messages: four at a time (reading the store, the body encoded on a worker thread, the parts
+   * assembled here), each started from a fresh turn of the event loop, so web requests served by this
+   * process wait for at most a few short assemblies, never for a claim's worth.
    */
-  readonly #building = new Gate(2);
+  readonly #building = new Gate(4);
 
   constructor(options: SenderOptions) {
     this.#options = options;
@@ -107,6 +107,7 @@ export class Sender {
     this.#idleMs = options.idleMs ?? 2000;
     this.#giveUpMs = options.giveUpMs ?? 48 * 3_600_000;
     this.#parts = new PartCache(options.partCacheBytes);
+    this.#encode = options.encoder ?? sharedEncoderPool().encode;
     this.#writer = new OutcomeWriter({ db: this.#db, owner: this.owner, actor: SENDER_ACTOR, logger: this.#log, now: this.#now });
   }
 
@@ -196,13 +197,13 @@ export class Sender {
   }
 
   /**
-   * One account's pipeline: keeps up to pool size × 4 messages claimed and not yet recorded, claiming
-   * more whenever at least a connection's worth of room frees up, until nothing more is due, `budget`
+   * One account's pipeline: keeps up to pool size × 8 messages claimed and not yet recorded, claiming
+   * more whenever half of that frees up (fewer, larger claims), until nothing more is due, `budget`
    * (what its limits allow now) is spent, the account is paused, or the sender stops.
    */
   async #lane(accountId: number | null, isDefault: boolean, budget: number, poolSize: number): Promise<number> {
-    const window = Math.max(1, poolSize) * 4;
-    const step = Math.max(1, Math.min(poolSize, window));
+    const window = Math.max(1, poolSize) * 8;
+    const step = Math.ceil(window / 2);
     let inFlight = 0;
     let processed = 0;
     let drained = false;
@@ -250,37 +251,25 @@ export class Sender {
   }
 
   /**
-   * Claims up to `limit` due messages and loads what their steps need in a few queries. Null when the
-   * account was paused or removed meanwhile (the lane stops).
+   * Claims up to `limit` due messages with what their steps need (`claimMessages`: one transaction), and
+   * the account's transport. Null when the account was paused or removed meanwhile (the lane stops).
    */
-  async #claim(accountId: number | null, isDefault: boolean, limit: number): Promise<{ messages: MessageRow[]; context: ClaimContext } | null> {
+  async #claim(accountId: number | null, isDefault: boolean, limit: number): Promise<{ messages: ClaimedMessage[]; context: ClaimContext } | null> {
     let account: AccountRow | null = null;
     if (accountId != null) {
       account = (await this.#db.select().from(smtpAccounts).where(eq(smtpAccounts.id, accountId)))[0] ?? null;
       if (!account || account.pausedAt) return null;
     }
-    const ids = await claimDue(this.#db, { accountId, isDefault, owner: this.owner, now: this.#now(), leaseMs: this.#leaseMs, limit, timeZone: this.#options.timeZone });
-    for (const id of ids) this.#held.add(id);
-    const context: ClaimContext = { account, transport: null, attachments: new Map(), suppressed: new Set() };
-    if (!ids.length) return { messages: [], context };
+    const claimed = await claimMessages(this.#db, { accountId, isDefault, owner: this.owner, now: this.#now(), leaseMs: this.#leaseMs, limit, timeZone: this.#options.timeZone });
+    for (const m of claimed) this.#held.add(m.id);
+    const context: ClaimContext = { account, transport: null };
+    if (!claimed.length) return { messages: [], context };
     try {
-      const rows = await this.#db.select().from(messages).where(inArray(messages.id, ids)).orderBy(messages.id);
-      const mine = rows.filter((m) => m.status === 'sending' && m.leaseOwner === this.owner);
-      for (const id of ids) if (!mine.some((m) => m.id === id)) this.#held.delete(id);
-      if (mine.length) {
-        const files = await this.#db
-          .select()
-          .from(messageAttachments)
-          .where(inArray(messageAttachments.messageId, mine.map((m) => m.id)))
-          .orderBy(messageAttachments.messageId, messageAttachments.position, messageAttachments.id);
-        for (const f of files) context.attachments.set(f.messageId, [...(context.attachments.get(f.messageId) ?? []), f]);
-        const addresses = [...new Set(mine.flatMap((m) => [...m.toAddrs, ...m.ccAddrs, ...m.bccAddrs].map((a) => a.address.toLowerCase())))];
-        context.suppressed = await this.#suppressed(addresses);
-        context.transport = account ? await this.#transportFor(account) : this.#testMailboxTransport();
-      }
-      return { messages: mine, context };
+      context.transport = account ? await this.#transportFor(account) : this.#testMailboxTransport();
+      return { messages: claimed, context };
     } catch (err) {
       // Could not prepare: give the messages back as they were rather than leave them to the lease.
+      const ids = claimed.map((m) => m.id);
       for (const id of ids) this.#held.delete(id);
       await this.#db
         .execute(sql`update messages set status = 'queued', lease_owner = null, lease_until = null, attempt_count = greatest(attempt_count - 1, 0)
@@ -291,7 +280,7 @@ export class Sender {
   }
 
   /** The steps of one claimed message; each ends in a recorded outcome, never in silence. Returns its kind. */
-  async #process(message: MessageRow, context: ClaimContext): Promise<Outcome['kind']> {
+  async #process(message: ClaimedMessage, context: ClaimContext): Promise<Outcome['kind']> {
     const started = this.#now();
     try {
       // 1. May it still go?
@@ -300,7 +289,8 @@ export class Sender {
       }
       // 2. Recipients, minus suppressed addresses.
       const everyone = [...message.toAddrs, ...message.ccAddrs, ...message.bccAddrs];
-      const recipients = everyone.map((a) => a.address).filter((a) => !context.suppressed.has(a.toLowerCase()));
+      const suppressed = new Set(message.suppressed);
+      const recipients = everyone.map((a) => a.address).filter((a) => !suppressed.has(a.toLowerCase()));
       if (!recipients.length) {
         return await this.#record(message, null, started, { kind: 'failed', code: null, response: 'no recipient left: every address is on the suppression list', rejected: [] }, []);
       }
@@ -315,10 +305,11 @@ export class Sender {
         : { address: 'posel@localhost', name: 'Posel' };
       // 4. The MIME message, with its Message-ID fixed since creation.
       const raw = await this.#building.run(() =>
-        buildMessageMime(this.#db, this.#store, message, {
+        buildMessageChunks(this.#db, this.#store, message, {
           sending: { from, replyTo: account?.replyTo ?? null },
-          attachments: context.attachments.get(message.id) ?? [],
+          attachments: message.attachments,
           cache: this.#parts,
+          encode: this.#encode,
         }),
       );
       // 5. Hand it over, and classify what the server said.
@@ -340,12 +331,6 @@ export class Sender {
     } finally {
       this.#held.delete(message.id);
     }
-  }
-
-  async #suppressed(addresses: string[]): Promise<Set<string>> {
-    if (!addresses.length) return new Set();
-    const rows = await this.#db.select({ address: suppressions.address }).from(suppressions).where(inArray(suppressions.address, addresses));
-    return new Set(rows.map((r) => r.address));
   }
 
   async #transportFor(account: AccountRow): Promise<TransportConfig> {
@@ -396,7 +381,7 @@ export class Sender {
   }
 
   /** Works out the message's new state and hands the outcome to the writer; resolves once committed. */
-  async #record(message: MessageRow, account: AccountRow | null, started: Date, outcome: Outcome, recipients: string[]): Promise<Outcome['kind']> {
+  async #record(message: ClaimedMessage, account: AccountRow | null, started: Date, outcome: Outcome, recipients: string[]): Promise<Outcome['kind']> {
     const now = this.#now();
     const attempt = message.attemptCount;
     let status: string = outcome.kind === 'auth' ? 'queued' : outcome.kind;

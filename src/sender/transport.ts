@@ -101,15 +101,26 @@ export class Transports {
     return transporter;
   }
 
-  /** Sends `raw` to `to` through the account `id`; resolves with the server's reply or throws `SendFailure`. */
-  async send(id: string, config: TransportConfig, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendReport> {
+  /**
+   * Sends `raw` (the message, or its chunks in order) to `to` through the account `id`; resolves with the
+   * server's reply or throws `SendFailure`.
+   */
+  async send(id: string, config: TransportConfig, envelope: { from: string; to: string[] }, raw: Buffer | Buffer[]): Promise<SendReport> {
     let afterData = false;
-    // Handed over in slices as the connection drains, so "ended" means the connection took the last byte.
+    // Handed over in slices of at most 64 KiB as the connection drains, so "ended" means the connection
+    // took the last byte. The chunks are not copied.
+    const chunks = Array.isArray(raw) ? raw : [raw];
+    let chunk = 0;
     let offset = 0;
     const stream = new Readable({
       read() {
-        if (offset >= raw.length) return void this.push(null);
-        this.push(raw.subarray(offset, (offset += 64 * 1024)));
+        while (chunk < chunks.length && offset >= chunks[chunk]!.length) {
+          chunk++;
+          offset = 0;
+        }
+        if (chunk >= chunks.length) return void this.push(null);
+        const current = chunks[chunk]!;
+        this.push(current.subarray(offset, (offset += 64 * 1024)));
       },
     });
     stream.once('end', () => {
