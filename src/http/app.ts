@@ -28,6 +28,7 @@ import { auditActor } from './middleware/request.ts';
 import { roleRoutes } from '../users/roles-routes.ts';
 import { userRoutes } from '../users/routes.ts';
 import { translator } from './i18n/index.ts';
+import { countRequests } from './busy.ts';
 import { compressPages } from './middleware/compress.ts';
 import { requestContext } from './middleware/request.ts';
 import { loadSession, requireSignIn } from './middleware/session.ts';
@@ -43,6 +44,8 @@ export function createApp(deps: AppDeps, options: { watchViews?: boolean } = {})
   const views = createViews({ watch: options.watchViews });
   const app = new Hono<AppEnv>();
 
+  // First: the sender in this process lets a request being served go before its next message.
+  app.use(countRequests());
   app.use(requestContext(deps, views));
   app.use(
     secureHeaders({

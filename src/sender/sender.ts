@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
+import { requestsDone } from '../http/busy.ts';
 import { sharedEncoderPool, type BodyEncoder } from '../mail/encoder.ts';
 import { buildMessageChunks } from '../messages/service.ts';
 import type { Store } from '../store/store.ts';
@@ -52,6 +53,8 @@ const SENDER_ACTOR: AuditActor = { actorId: null, actorName: 'Posel', ip: null, 
 const TEST_MAILBOX_ID = 'test-mailbox';
 /** How often leases of messages in flight are renewed, as a share of the lease. */
 const RENEW_EVERY = 1 / 3;
+/** Longest a build waits for the web requests being served (so sending never starves under page load). */
+const WEB_FIRST_MAX_WAIT_MS = 25;
 /** How often expired leases (of a crashed sender) are requeued. */
 const SWEEP_EVERY_MS = 30_000;
 
@@ -443,6 +446,8 @@ class Gate {
     else this.#active++;
     try {
       await new Promise((resolve) => setImmediate(resolve));
+      // Web requests first: a page being served by this process finishes before the next build starts.
+      await requestsDone(WEB_FIRST_MAX_WAIT_MS);
       return await task();
     } finally {
       const next = this.#waiting.shift();

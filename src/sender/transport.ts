@@ -4,11 +4,15 @@
  * handed to the connection when it failed, which is what separates "deferred" from "uncertain".
  */
 import { Readable } from 'node:stream';
+import { requestsDone } from '../http/busy.ts';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
 export type Security = 'none' | 'starttls' | 'tls';
+
+/** Longest the next slice of a message waits for the web requests being served. */
+const WEB_FIRST_MAX_WAIT_MS = 25;
 
 export interface TransportConfig {
   /** Identifies the configuration: a changed key gets a fresh transport. */
@@ -120,7 +124,11 @@ export class Transports {
         }
         if (chunk >= chunks.length) return void this.push(null);
         const current = chunks[chunk]!;
-        this.push(current.subarray(offset, (offset += 64 * 1024)));
+        const slice = current.subarray(offset, (offset += 64 * 1024));
+        // Web requests first (src/http/busy.ts): the next slice waits while a page is being served.
+        void requestsDone(WEB_FIRST_MAX_WAIT_MS).then(() => {
+          if (!this.destroyed) this.push(slice);
+        });
       },
     });
     stream.once('end', () => {

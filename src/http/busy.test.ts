@@ -1,0 +1,45 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { countRequests, requestsDone } from './busy.ts';
+
+describe('web requests first', () => {
+  it('lets background work wait while a request is served, and go as soon as it is done', async () => {
+    const app = new Hono();
+    app.use(countRequests());
+    let finish!: () => void;
+    const handlerWaits = new Promise<void>((resolve) => (finish = resolve));
+    app.get('/', async (c) => {
+      await handlerWaits;
+      return c.text('ok');
+    });
+    expect(await Promise.race([requestsDone(10_000).then(() => 'free'), new Promise((r) => setTimeout(() => r('waiting'), 20))])).toBe('free');
+
+    const response = app.request('/');
+    await new Promise((r) => setTimeout(r, 5));
+    let waited = false;
+    const background = requestsDone(10_000).then(() => (waited = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(waited).toBe(false);
+    finish();
+    expect((await response).status).toBe(200);
+    await background;
+    expect(waited).toBe(true);
+  });
+
+  it('never waits longer than it was told to, however long a request takes', async () => {
+    const app = new Hono();
+    app.use(countRequests());
+    let finish!: () => void;
+    app.get('/', async (c) => {
+      await new Promise<void>((resolve) => (finish = resolve));
+      return c.text('ok');
+    });
+    const response = app.request('/');
+    await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await requestsDone(40);
+    expect(Date.now() - started).toBeLessThan(1000);
+    finish();
+    await response;
+  });
+});
