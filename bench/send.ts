@@ -3,18 +3,21 @@
  *
  *  1. Throughput, on the Postgres server (a database of its own, dropped afterwards) and on PGlite (in
  *     memory): BENCH_MESSAGES (10,000) queued messages, each with its own ~20 KB Czech HTML body in the
- *     store and one shared 100 KB attachment, sent into a local `smtp-server` sink (a child process that
- *     accepts and discards) with BENCH_CONNECTIONS (4) connections on both sides:
+ *     store (and its search vector, which every change of state re-indexes) and one shared 100 KB
+ *     attachment, sent into a local `smtp-server` sink (a child process that accepts and discards) with
+ *     BENCH_CONNECTIONS (4) connections on both sides:
  *       baseline: a nodemailer pool (maxConnections N) sending the same messages prebuilt with `buildMime`
  *                 beforehand (the build is not timed);
  *       posel:    a `Sender` draining the queue through an SMTP account with pool size N and no limits,
  *                 with all its bookkeeping (claim, store reads, MIME, attempt row, state, audit row).
  *     Messages/s of each, and ratio = posel / baseline.
- *     Also CPU time of this process per message on each side (the sink runs in its own process), and
+ *     Also CPU time per message on each side: of this process (with its threads), of the sink, of the
+ *     Postgres server's processes and of the whole machine (from /proc), and
  *     the communication list's speed: p95 of GET /messages (the app from src/http/app.ts in this process,
  *     signed in as an administrator, first page of the unfiltered list) measured idle and while Posel's
  *     loop drains the queue.
- *  2. Memory: peak RSS (VmHWM from /proc; getrusage would report the parent's) of a sender child process (src/sender/testing/child.ts) that
+ *  2. Memory: peak RSS (VmHWM from /proc; getrusage would report the parent's) of a sender child process
+ *     (src/sender/testing/child.ts) that
  *     drains BENCH_RSS_SMALL (10,000) and then BENCH_RSS_LARGE (100,000) queued messages on the Postgres
  *     server. These use 500 distinct bodies (cycled) to keep the set-up short; each message still reads
  *     and decrypts its body and attachment.
@@ -26,6 +29,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +40,7 @@ import pino from 'pino';
 import postgres from 'postgres';
 import { openPglite, openPostgres, rowsOf, type Database } from '../src/db/client.ts';
 import { messages, smtpAccounts } from '../src/db/schema/index.ts';
+import { searchText } from '../src/campaigns/generation.ts';
 import { buildMime } from '../src/mail/mime.ts';
 import { Sender } from '../src/sender/sender.ts';
 import { seedQueue } from '../src/sender/testing/seed.ts';
@@ -171,22 +176,27 @@ async function addAccount(database: Database, port: number): Promise<number> {
   return a!.id;
 }
 
-async function fill(database: Database, store: Store, accountId: number, count: number, distinctBodies: number): Promise<void> {
+async function fill(database: Database, store: Store, accountId: number, count: number, distinctBodies: number, withSearch = true): Promise<void> {
   const bodyBlobs: string[] = new Array(distinctBodies);
+  const texts: string[] = new Array(distinctBodies);
   await pool(distinctBodies, 8, async (i) => {
-    bodyBlobs[i] = await store.putBlob(body(i));
+    const html = body(i);
+    texts[i] = searchText(html);
+    bodyBlobs[i] = await store.putBlob(html);
   });
   const blobId = await store.putBlob(ATTACHMENT);
   await seedQueue(database.db, {
     count,
     bodyBlobs,
+    // Each with its search vector, as composed and generated messages have (each state change re-indexes it).
+    ...(withSearch ? { searchText: (i: number) => texts[i % distinctBodies]! } : {}),
     accountId,
     attachment: { blobId, filename: 'Faktura 2026-0042.pdf', contentType: 'application/pdf', sizeBytes: ATTACHMENT.length },
   });
 }
 
 /** The bare pool: nodemailer sending prebuilt raw messages, as many in flight as it queues. */
-async function baseline(database: Database, store: Store, port: number): Promise<number> {
+async function baseline(database: Database, store: Store, port: number, sinkPid?: number): Promise<number> {
   const rows = await database.db.select().from(messages).orderBy(asc(messages.id));
   const attachment = await store.get(await store.putBlob(ATTACHMENT));
   const raws: { to: string; raw: Buffer }[] = [];
@@ -200,12 +210,47 @@ async function baseline(database: Database, store: Store, port: number): Promise
   const avgKb = raws.reduce((s, r) => s + r.raw.length, 0) / raws.length / 1024;
   const transport = nodemailer.createTransport({ pool: true, maxConnections: N_CONN, maxMessages: 100, host: '127.0.0.1', port, secure: false, ignoreTLS: true });
   const cpu = process.cpuUsage();
+  const split = cpuSplit(sinkPid);
   const start = performance.now();
   await Promise.all(raws.map((r) => transport.sendMail({ envelope: { from: FROM.address, to: [r.to] }, raw: r.raw })));
   const seconds = (performance.now() - start) / 1000;
   transport.close();
   log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s, CPU ${cpuMsPer(cpu, raws.length)} ms/msg`);
+  log(`            ${split(raws.length)}`);
   return raws.length / seconds;
+}
+
+/** CPU milliseconds (user + system) of a process, of every Postgres server process, of the machine (from /proc). */
+function procMs(pid: number | 'self'): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+function postgresMs(): number {
+  let sum = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes('(postgres)')) sum += procMs(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+function machineMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * 10; // user nice system irq softirq steal
+}
+/** Where the CPU went: call before, then call the result with the message count after. */
+function cpuSplit(sinkPid: number | undefined) {
+  const before = { self: procMs('self'), sink: sinkPid ? procMs(sinkPid) : 0, pg: postgresMs(), machine: machineMs() };
+  return (n: number) => {
+    const per = (a: number, b: number) => fmt((a - b) / n, 2);
+    return `CPU ms/msg: this process ${per(procMs('self'), before.self)}, sink ${per(sinkPid ? procMs(sinkPid) : 0, before.sink)}, postgres ${per(postgresMs(), before.pg)}, machine ${per(machineMs(), before.machine)}`;
+  };
 }
 
 /** CPU time of this process since `since`, per message, in ms. */
@@ -237,9 +282,10 @@ async function pageTimes(client: TestClient, options: { count?: number; until?: 
 }
 
 /** Posel's loop: drains the queue (tick() returns 0 when nothing is left), while the list page is timed. */
-async function posel(database: Database, store: Store, count: number, client: TestClient): Promise<{ rate: number; pageP95: number }> {
+async function posel(database: Database, store: Store, count: number, client: TestClient, sinkPid?: number): Promise<{ rate: number; pageP95: number }> {
   const sender = new Sender({ db: database.db, store, logger: pino({ level: 'silent' }), testMailbox: null, idleMs: 50 });
   const cpu = process.cpuUsage();
+  const split = cpuSplit(sinkPid);
   const start = performance.now();
   const drained = (async () => {
     while ((await sender.tick()) > 0);
@@ -248,10 +294,12 @@ async function posel(database: Database, store: Store, count: number, client: Te
   await drained;
   const seconds = (performance.now() - start) / 1000;
   const cpuPer = cpuMsPer(cpu, count);
+  const where = split(count);
   await sender.stop();
   const states = rowsOf<{ status: string; n: number }>(await database.db.execute(sql`select status, count(*)::int as n from messages group by status order by status`));
   const sent = states.find((s) => s.status === 'sent')?.n ?? 0;
   log(`  posel:    ${sent} of ${count} sent in ${fmt(seconds, 2)} s = ${fmt(sent / seconds)} msgs/s, CPU ${cpuPer} ms/msg (incl. the page requests)  (states: ${states.map((s) => `${s.status} ${s.n}`).join(', ')})`);
+  log(`            ${where} (incl. the page requests)`);
   if (sent !== count) log('  WARNING: not every message was sent');
   const pageP95 = percentile(pages, 95);
   log(`  GET /messages while draining: ${pages.length} requests, median ${fmt(percentile(pages, 50))} ms, p95 ${fmt(pageP95)} ms`);
@@ -270,7 +318,7 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
     const t0 = performance.now();
     await fill(database, store, accountId, N_MESSAGES, N_MESSAGES);
     log(`  queued in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-    const base = await baseline(database, store, sink.port);
+    const base = await baseline(database, store, sink.port, sink.child.pid);
     // The app in this process, as `npm start` runs it next to the sender; an administrator signed in.
     const app = await createTestApp({}, database);
     const client = app.client();
@@ -279,7 +327,7 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
     const idle = await pageTimes(client, { count: 200 });
     const idleP95 = percentile(idle, 95);
     log(`  GET /messages idle (${N_MESSAGES} messages queued): ${idle.length} requests, median ${fmt(percentile(idle, 50))} ms, p95 ${fmt(idleP95)} ms`);
-    const mine = await posel(database, store, N_MESSAGES, client);
+    const mine = await posel(database, store, N_MESSAGES, client, sink.child.pid);
     await rm(app.config.DATA_DIR, { recursive: true, force: true });
     log(`  ratio ${fmt(mine.rate / base, 2)}, page p95 draining/idle ${fmt(mine.pageP95 / idleP95, 2)}  (sink accepted ${await sink.stop()})`);
     return { posel: mine.rate, baseline: base, pageRatio: mine.pageP95 / idleP95 };
@@ -298,7 +346,7 @@ async function childRss(count: number): Promise<number> {
   const sink = await startSink();
   try {
     const accountId = await addAccount(server.database, sink.port);
-    await fill(server.database, store, accountId, count, 500);
+    await fill(server.database, store, accountId, count, 500, false); // no search vectors: they do not touch the sender's memory
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/sender/testing/child.ts'], {
       env: { ...process.env, POSEL_DB_URL: server.url, POSEL_STORE_DIR: dir, POSEL_MASTER_KEY: masterKey, POSEL_EXIT_WHEN_DRAINED: '1', POSEL_EXIT_WITH_PARENT: '1' },
       stdio: ['pipe', 'pipe', 'inherit'],

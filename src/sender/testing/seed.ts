@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { messageAttachments, messages } from '../../db/schema/index.ts';
+import { searchVector } from '../../messages/service.ts';
 
 export interface SeedAttachment {
   blobId: string;
@@ -23,6 +24,8 @@ export interface SeedOptions {
   sendAt?: Date;
   /** The recipient of message i. */
   to?: (i: number) => string;
+  /** The body text message i is found by (as a composed message's search vector); none: an empty vector. */
+  searchText?: (i: number) => string;
   batch?: number;
 }
 
@@ -39,14 +42,15 @@ export async function seedQueue(db: Db, options: SeedOptions): Promise<string[]>
       const messageIdHeader = `<seed-${run}-${i}@posel.test>`;
       ids.push(messageIdHeader);
       const address = to(i);
+      const subject = `Faktura 2026-${String(i).padStart(6, '0')} – připomínka splatnosti`;
       rows.push({
         status: 'queued',
         messageIdHeader,
-        subject: `Faktura 2026-${String(i).padStart(6, '0')} – připomínka splatnosti`,
+        subject,
         toAddrs: [{ address, name: `Klient č. ${i}` }],
         recipients: address,
         bodyBlob: options.bodyBlobs[i % options.bodyBlobs.length]!,
-        search: sql`''::tsvector`,
+        search: options.searchText ? searchVector(subject, address, options.searchText(i)) : sql`''::tsvector`,
         sendAt,
         queuedAt: sendAt,
         accountId: options.accountId,
