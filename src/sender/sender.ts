@@ -53,7 +53,7 @@ const SENDER_ACTOR: AuditActor = { actorId: null, actorName: 'Posel', ip: null, 
 const TEST_MAILBOX_ID = 'test-mailbox';
 /** How often leases of messages in flight are renewed, as a share of the lease. */
 const RENEW_EVERY = 1 / 3;
-/** Longest a build waits for the web requests being served (so sending never starves under page load). */
+/** Longest a claim or a build waits for the web requests being served (sending never starves under page load). */
 const WEB_FIRST_MAX_WAIT_MS = 25;
 /** How often expired leases (of a crashed sender) are requeued. */
 const SWEEP_EVERY_MS = 30_000;
@@ -221,6 +221,7 @@ export class Sender {
           continue;
         }
         await this.#sweepExpiredLeases();
+        await requestsDone(WEB_FIRST_MAX_WAIT_MS); // web requests first (src/http/busy.ts)
         const claimed = await this.#claim(accountId, isDefault, room);
         if (!claimed) {
           paused = true;
