@@ -4,11 +4,12 @@
  * not yet recorded, so a crash can only repeat that many), and processes each as named steps — check it
  * may still go, drop suppressed recipients, build the MIME (its body encoded on a worker thread), hand it
  * to the server, classify the answer — then hands the outcome to a writer that commits the attempt, the
- * new state and an audit row for every send finished meanwhile in one statement. "Sent" is committed right after the server's 250 (with the
- * other outcomes of that moment). Leases of messages in flight are renewed while they are sent. Bodies
- * and files that many messages share are read and encoded once (`PartCache`); the account's transport is
- * built once per change of the account. The loop sleeps only when it found nothing, and wakes at once
- * when a message is queued or when it is stopped.
+ * new state and an audit row for every send finished meanwhile at once (`OutcomeWriter`). "Sent" is
+ * committed right after the server's 250 (with the other outcomes of that moment). Leases of messages in
+ * flight are renewed while they are sent. Bodies and files that many messages share are read and encoded
+ * once (`PartCache`); the account's transport is built once per change of the account. Web requests
+ * served by this process go first (`src/http/busy.ts`). The loop sleeps only when it found nothing, and
+ * wakes at once when a message is queued or when it is stopped.
  */
 import { randomUUID } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
