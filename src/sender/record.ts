@@ -2,9 +2,9 @@
  * Writing what became of sent messages, several at a time. Each finished send hands in its outcome; the
  * writer commits everything handed in meanwhile at once (group commit): the attempt rows, the messages'
  * new states, suppressions, paused accounts and one audit row per message — one statement (one round
- * trip) in the usual case, a transaction of several when an address is suppressed or an account paused. So the audit chain's
- * lock and the commit's flush are paid once per batch instead of once per message, and a send's "sent"
- * is still committed as soon as the batch before it is (milliseconds after the server's 250).
+ * trip) in the usual case, a transaction of several when an address is suppressed or an account paused.
+ * So the audit chain's lock and the commit's flush are paid once per batch instead of once per message,
+ * and a send's "sent" is still committed as soon as the batch before it is (milliseconds after the 250).
  *
  * A message whose lease this sender lost meanwhile (it took longer than the lease, and another sender
  * requeued it) keeps the state its new owner gives it: the attempt is recorded, and its audit row says
