@@ -229,15 +229,22 @@ function procMs(pid: number | 'self'): number {
     return 0;
   }
 }
-function postgresMs(): number {
-  let sum = 0;
+/** CPU milliseconds of each Postgres server process, by pid. */
+function postgresMs(): Map<string, number> {
+  const byPid = new Map<string, number>();
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes('(postgres)')) sum += procMs(Number(pid));
+      if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes('(postgres)')) byPid.set(pid, procMs(Number(pid)));
     } catch {
       // gone meanwhile
     }
   }
+  return byPid;
+}
+/** CPU the Postgres server's processes used since `before` (a process that ended meanwhile is not counted). */
+function postgresSince(before: Map<string, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of postgresMs()) sum += ms - (before.get(pid) ?? 0);
   return sum;
 }
 function machineMs(): number {
@@ -249,7 +256,7 @@ function cpuSplit(sinkPid: number | undefined) {
   const before = { self: procMs('self'), sink: sinkPid ? procMs(sinkPid) : 0, pg: postgresMs(), machine: machineMs() };
   return (n: number) => {
     const per = (a: number, b: number) => fmt((a - b) / n, 2);
-    return `CPU ms/msg: this process ${per(procMs('self'), before.self)}, sink ${per(sinkPid ? procMs(sinkPid) : 0, before.sink)}, postgres ${per(postgresMs(), before.pg)}, machine ${per(machineMs(), before.machine)}`;
+    return `CPU ms/msg: this process ${per(procMs('self'), before.self)}, sink ${per(sinkPid ? procMs(sinkPid) : 0, before.sink)}, postgres ${per(postgresSince(before.pg), 0)}, machine ${per(machineMs(), before.machine)}`;
   };
 }
 
