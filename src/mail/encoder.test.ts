@@ -35,6 +35,14 @@ describe('EncoderPool', () => {
     await pool.close();
   });
 
+  it('can start its workers before the first body', async () => {
+    const pool = new EncoderPool({ size: 2 });
+    pool.warm();
+    expect((await pool.encode(bodies[0]!))!.html.equals((await encodeBody(bodies[0]!))!.html)).toBe(true);
+    expect(pool.threaded).toBe(true);
+    await pool.close();
+  });
+
   it('still encodes after it was closed (on this thread)', async () => {
     const pool = new EncoderPool({ size: 1 });
     await pool.encode(bodies[0]!);

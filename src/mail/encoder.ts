@@ -76,6 +76,11 @@ export class EncoderPool {
     });
   };
 
+  /** Starts the workers now rather than on the first body (each takes a few hundred ms to load). */
+  warm(): void {
+    while (this.threaded && this.#slots.length < this.size) this.#start();
+  }
+
   /** Stops the workers; jobs still running are encoded on this thread. */
   async close(): Promise<void> {
     this.#closed = true;

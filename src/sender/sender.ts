@@ -123,6 +123,8 @@ export class Sender {
   /** Starts the loop in the background. */
   start(): void {
     if (this.#running) return;
+    // The encoding thread loads while the loop looks for work, so the first message does not wait for it.
+    if (!this.#options.encoder) sharedEncoderPool().warm();
     this.#running = true;
     this.#stopping = false;
     this.#loop = this.#run();
