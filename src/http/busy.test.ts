@@ -1,11 +1,17 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { countRequests, requestsDone } from './busy.ts';
+import { WebFirst } from './busy.ts';
+
+function setUp() {
+  const first = new WebFirst();
+  const app = new Hono();
+  app.use(first.middleware());
+  return { app, requestsDone: (ms: number) => first.requestsDone(ms) };
+}
 
 describe('web requests first', () => {
   it('lets background work wait while a request is served, and go as soon as it is done', async () => {
-    const app = new Hono();
-    app.use(countRequests());
+    const { app, requestsDone } = setUp();
     let finish!: () => void;
     const handlerWaits = new Promise<void>((resolve) => (finish = resolve));
     app.get('/', async (c) => {
@@ -27,8 +33,7 @@ describe('web requests first', () => {
   });
 
   it('never waits longer than it was told to, however long a request takes', async () => {
-    const app = new Hono();
-    app.use(countRequests());
+    const { app, requestsDone } = setUp();
     let finish!: () => void;
     app.get('/', async (c) => {
       await new Promise<void>((resolve) => (finish = resolve));
@@ -39,6 +44,22 @@ describe('web requests first', () => {
     const started = Date.now();
     await requestsDone(40);
     expect(Date.now() - started).toBeLessThan(1000);
+    finish();
+    await response;
+  });
+
+  it('holds background work back for at most half of each second, however busy the pages are', async () => {
+    const { app, requestsDone } = setUp();
+    let finish!: () => void;
+    app.get('/', async (c) => {
+      await new Promise<void>((resolve) => (finish = resolve));
+      return c.text('ok');
+    });
+    const response = app.request('/');
+    await new Promise((r) => setTimeout(r, 5));
+    await requestsDone(600); // held back for the rest of this second's share (the request never ends)
+    const next = await Promise.race([requestsDone(600).then(() => 'at once'), new Promise((r) => setTimeout(() => r('held'), 100))]);
+    expect(next).toBe('at once');
     finish();
     await response;
   });
