@@ -13,6 +13,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
+import { requestsDone } from '../http/busy.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { smtpAccounts } from '../db/schema/index.ts';
 
@@ -58,6 +59,9 @@ const attemptRow = (r: OutcomeRecord) => ({
   uncount: r.uncountAttempt,
 });
 
+/** Longest a batch waits for the web requests being served. */
+const WEB_FIRST_MAX_WAIT_MS = 25;
+
 /** Most outcomes written in one transaction. */
 const MAX_BATCH = 100;
 
@@ -89,6 +93,8 @@ export class OutcomeWriter {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length) {
+        // Web requests first (src/http/busy.ts): the database work of a batch waits for the pages being served.
+        await requestsDone(WEB_FIRST_MAX_WAIT_MS);
         const batch = this.#pending.splice(0, MAX_BATCH);
         try {
           await this.#writeBatch(batch.map((b) => b.record));
