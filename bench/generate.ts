@@ -29,7 +29,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import type { AuditActor } from '../src/audit/queries.ts';
 import { createCampaign } from '../src/campaigns/service.ts';
 import { freezeRecipients, generateForCampaign, GENERATION_BATCH } from '../src/campaigns/generation.ts';
@@ -37,10 +36,10 @@ import { openPglite, openPostgres, rowsOf, type Database, type Db } from '../src
 import { campaignAttachments, campaigns } from '../src/db/schema/index.ts';
 import { htmlToPlainText } from '../src/mail/html.ts';
 import { seedDemo } from '../src/seed/demo.ts';
-import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
+import { openKeyRing } from '../src/store/keys.ts';
 import { openStore, type Store } from '../src/store/store.ts';
+import { scratchServerDatabase, scratchStore } from './lib.ts';
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const N_ORDERS = Number(process.env.BENCH_ORDERS ?? 10_000);
 const RSS_SMALL = Number(process.env.BENCH_RSS_SMALL ?? 10_000);
 const RSS_LARGE = Number(process.env.BENCH_RSS_LARGE ?? 100_000);
@@ -65,32 +64,6 @@ async function folderBytes(dir: string): Promise<number> {
     if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
   }
   return total;
-}
-
-async function newStore(): Promise<{ store: Store; dir: string; masterKey: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'posel-bench-generate-'));
-  const masterKey = generateMasterKey();
-  return { store: await openStore({ dir, keyRing: await openKeyRing({ masterKey }) }), dir, masterKey };
-}
-
-async function newServerDatabase(tag: string): Promise<{ database: Database; url: string; drop(): Promise<void> }> {
-  const name = `posel_bench_generate_${tag}_${process.pid}`;
-  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const database = openPostgres(url.toString(), { max: 10 });
-  await database.migrate();
-  return {
-    database,
-    url: url.toString(),
-    drop: async () => {
-      await database.close().catch(() => {});
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
 }
 
 /** A bulk action of kind `orders` over every order (first `count`), with the shared 200 KB attachment, ready to generate. */
@@ -169,11 +142,11 @@ async function timeBareInsert(db: Db, store: Store, campaignId: number): Promise
 
 async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number; baseline: number; storeGrowthMb: number; bodiesMb: number }> {
   log(`== ${kind}: ${N_ORDERS} orders → one message each (items loop, shared 200 KB attachment)`);
-  const server = kind === 'postgres' ? await newServerDatabase('tp') : null;
+  const server = kind === 'postgres' ? await scratchServerDatabase('posel_bench_generate_tp') : null;
   const liteDir = kind === 'pglite' ? await mkdtemp(path.join(os.tmpdir(), 'posel-bench-generate-pglite-')) : null;
   const database = server ? server.database : await openPglite(liteDir!);
   if (!server) await database.migrate();
-  const { store, dir } = await newStore();
+  const { store, dir } = await scratchStore('posel-bench-generate-');
   try {
     const seedStart = performance.now();
     await seed(database.db, N_ORDERS);
@@ -217,8 +190,8 @@ async function child(): Promise<void> {
 }
 
 async function childRss(count: number): Promise<number> {
-  const server = await newServerDatabase(`rss${count}`);
-  const { store, dir, masterKey } = await newStore();
+  const server = await scratchServerDatabase(`posel_bench_generate_rss${count}`);
+  const { store, dir, masterKey } = await scratchStore('posel-bench-generate-');
   try {
     await seed(server.database.db, count);
     const campaignId = await prepareCampaign(server.database.db, store, count);

@@ -30,25 +30,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { asc, sql } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
-import postgres from 'postgres';
-import { openPglite, openPostgres, rowsOf, type Database } from '../src/db/client.ts';
+import { openPglite, rowsOf, type Database } from '../src/db/client.ts';
 import { messages, smtpAccounts } from '../src/db/schema/index.ts';
 import { searchText } from '../src/campaigns/generation.ts';
 import { buildMime } from '../src/mail/mime.ts';
 import { Sender } from '../src/sender/sender.ts';
 import { seedQueue } from '../src/sender/testing/seed.ts';
 import { createTestApp, setUpAdmin, type TestClient } from '../src/test-support/harness.ts';
-import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
-import { openStore, type Store } from '../src/store/store.ts';
+import type { Store } from '../src/store/store.ts';
+import { rng, scratchServerDatabase, scratchStore } from './lib.ts';
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const N_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const N_CONN = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const RSS_SMALL = Number(process.env.BENCH_RSS_SMALL ?? 10_000);
@@ -60,17 +56,6 @@ const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
 // --- realistic content -----------------------------------------------------------------------------
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Jana', 'Petr', 'Lucie', 'Tomáš', 'Eva', 'Martin', 'Kateřina', 'Jiří', 'Zuzana', 'Ondřej', 'Hana', 'Lukáš'];
 const LAST = ['Nováková', 'Dvořák', 'Černá', 'Procházka', 'Kučerová', 'Veselý', 'Horáková', 'Němec', 'Marková', 'Pokorný'];
@@ -140,32 +125,6 @@ async function startSink(): Promise<Sink> {
       return (await done).accepted ?? 0;
     },
   };
-}
-
-async function newServerDatabase(): Promise<{ database: Database; url: string; drop(): Promise<void> }> {
-  const name = `posel_bench_send_${process.pid}`;
-  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  await admin.unsafe(`create database "${name}"`);
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  const database = openPostgres(url.toString(), { max: 10 });
-  await database.migrate();
-  return {
-    database,
-    url: url.toString(),
-    drop: async () => {
-      await database.close().catch(() => {});
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-    },
-  };
-}
-
-async function newStore(): Promise<{ store: Store; dir: string; masterKey: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'posel-bench-send-'));
-  const masterKey = generateMasterKey();
-  return { store: await openStore({ dir, keyRing: await openKeyRing({ masterKey }) }), dir, masterKey };
 }
 
 async function addAccount(database: Database, port: number): Promise<number> {
@@ -315,10 +274,10 @@ async function posel(database: Database, store: Store, count: number, client: Te
 
 async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number; baseline: number; pageRatio: number }> {
   log(`== throughput on ${kind}: ${N_MESSAGES} messages, ${N_CONN} connections`);
-  const server = kind === 'postgres' ? await newServerDatabase() : null;
+  const server = kind === 'postgres' ? await scratchServerDatabase('posel_bench_send') : null;
   const database = server?.database ?? (await openPglite(null));
   if (!server) await database.migrate();
-  const { store, dir } = await newStore();
+  const { store, dir } = await scratchStore('posel-bench-send-');
   const sink = await startSink();
   try {
     const accountId = await addAccount(database, sink.port);
@@ -348,8 +307,8 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
 
 /** Peak RSS of a child sender process draining `count` messages. */
 async function childRss(count: number): Promise<number> {
-  const server = await newServerDatabase();
-  const { store, dir, masterKey } = await newStore();
+  const server = await scratchServerDatabase('posel_bench_send');
+  const { store, dir, masterKey } = await scratchStore('posel-bench-send-');
   const sink = await startSink();
   try {
     const accountId = await addAccount(server.database, sink.port);

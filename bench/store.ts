@@ -39,6 +39,7 @@ import { messageAttachments, messages } from '../src/db/schema/index.ts';
 import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
 import { COMPRESSION_LEVEL } from '../src/store/format.ts';
 import { openStore, type Store } from '../src/store/store.ts';
+import { rng } from './lib.ts';
 
 const N_BODIES = Number(process.env.BENCH_BODIES ?? 10_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
@@ -53,17 +54,6 @@ const fmt = (n: number, d = 1) => n.toFixed(d);
 // --- realistic bodies ------------------------------------------------------------------------------
 
 /** A small deterministic PRNG, so every run writes the same bodies. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FIRST = ['Jana', 'Petr', 'Lucie', 'Tomáš', 'Eva', 'Martin', 'Kateřina', 'Jiří', 'Zuzana', 'Ondřej', 'Hana', 'Lukáš'];
 const LAST = ['Nováková', 'Dvořák', 'Černá', 'Procházka', 'Kučerová', 'Veselý', 'Horáková', 'Němec', 'Marková', 'Pokorný'];
 const COMPANIES = ['Stavby Brno s.r.o.', 'Pekárna U Zlatého klasu', 'Autoservis Kolín', 'Truhlářství Dřevo a syn', 'Účetní kancelář Jistota', 'Zahradnictví Květ'];
