@@ -9,6 +9,18 @@ function setUp() {
   return { app, requestsDone: (ms: number) => first.requestsDone(ms) };
 }
 
+/** A request being served until `finish()` (started, and counted, when this resolves). */
+async function openRequest(app: Hono) {
+  let finish!: () => void;
+  app.get('/', async (c) => {
+    await new Promise<void>((resolve) => (finish = resolve));
+    return c.text('ok');
+  });
+  const response = app.request('/');
+  await new Promise((r) => setTimeout(r, 5));
+  return { response, finish: () => finish() };
+}
+
 describe('web requests first', () => {
   it('lets background work wait while a request is served, and go as soon as it is done', async () => {
     const { app, requestsDone } = setUp();
@@ -34,13 +46,7 @@ describe('web requests first', () => {
 
   it('never waits longer than it was told to, however long a request takes', async () => {
     const { app, requestsDone } = setUp();
-    let finish!: () => void;
-    app.get('/', async (c) => {
-      await new Promise<void>((resolve) => (finish = resolve));
-      return c.text('ok');
-    });
-    const response = app.request('/');
-    await new Promise((r) => setTimeout(r, 5));
+    const { response, finish } = await openRequest(app);
     const started = Date.now();
     await requestsDone(40);
     expect(Date.now() - started).toBeLessThan(1000);
@@ -50,13 +56,7 @@ describe('web requests first', () => {
 
   it('holds background work back for at most half of each second, however busy the pages are', async () => {
     const { app, requestsDone } = setUp();
-    let finish!: () => void;
-    app.get('/', async (c) => {
-      await new Promise<void>((resolve) => (finish = resolve));
-      return c.text('ok');
-    });
-    const response = app.request('/');
-    await new Promise((r) => setTimeout(r, 5));
+    const { response, finish } = await openRequest(app);
     await requestsDone(600); // held back for the rest of this second's share (the request never ends)
     const next = await Promise.race([requestsDone(600).then(() => 'at once'), new Promise((r) => setTimeout(() => r('held'), 100))]);
     expect(next).toBe('at once');

@@ -42,23 +42,6 @@ export interface OutcomeRecord {
   audit: { action: string; summary: string; after: Record<string, unknown>; result: 'ok' | 'failed' };
 }
 
-/** An outcome as the columns of its attempt row and its message's new state (for jsonb_to_recordset). */
-const attemptRow = (r: OutcomeRecord) => ({
-  message_id: r.messageId,
-  account_id: r.accountId,
-  started_at: r.started.toISOString(),
-  duration_ms: r.durationMs,
-  outcome: r.attemptOutcome,
-  smtp_code: r.code,
-  response: r.response,
-  recipients: r.recipients.join(', '),
-  rejected: r.rejected,
-  status: r.status,
-  send_at: r.sendAt?.toISOString() ?? null,
-  sent_at: r.sentAt?.toISOString() ?? null,
-  uncount: r.uncountAttempt,
-});
-
 /** Longest a batch waits for the web requests being served. */
 const WEB_FIRST_MAX_WAIT_MS = 25;
 
@@ -117,13 +100,56 @@ export class OutcomeWriter {
   }
 
   async #writeBatch(records: OutcomeRecord[]): Promise<void> {
-    if (records.some((r) => r.suppress.length || r.pauseAccount)) return this.#writeInTransaction(records);
-    // The usual batch (sent, deferred, failed without a bounce): one statement, so one round trip. Its parts
-    // see one snapshot and commit together; the audit rows go last, as in the transaction below.
+    // The usual batch (sent, deferred, failed without a bounce): one statement, so one round trip.
+    if (!records.some((r) => r.suppress.length || r.pauseAccount)) return this.#writeOutcomes(this.#db, records);
+    // A bounce to suppress or an account to pause: those first, then the same statement, in one transaction.
+    const now = this.#now();
+    await this.#db.transaction(async (tx) => {
+      for (const r of records) {
+        for (const s of r.suppress) {
+          await tx.execute(sql`
+            insert into suppressions (address, reason, smtp_code, response, message_id)
+            values (${s.address.toLowerCase()}, 'hard bounce', ${s.code}, ${s.response.slice(0, 1000)}, ${r.messageId})
+            on conflict (address) do nothing`);
+        }
+      }
+      const paused = new Map(records.flatMap((r) => (r.pauseAccount ? [[r.pauseAccount.id, r.pauseAccount] as const] : [])));
+      for (const account of paused.values()) {
+        const changed = await tx
+          .update(smtpAccounts)
+          .set({ pausedAt: now, pausedReason: account.reason })
+          .where(eq(smtpAccounts.id, account.id))
+          .returning({ id: smtpAccounts.id });
+        if (changed.length) {
+          await recordAudit(tx, this.#actor, { action: 'account.paused', objectType: 'smtp_account', objectId: account.id, summary: `${account.name}: ${account.reason}`, result: 'failed' });
+        }
+      }
+      await this.#writeOutcomes(tx, records);
+    });
+  }
+
+  /**
+   * The attempt rows, the messages' new states and their audit rows, in one statement: its parts see one
+   * snapshot and commit together. The audit rows go last (the chain's lock is taken by the first and held
+   * to the commit; the chain trigger runs per row and sees the rows before it).
+   */
+  async #writeOutcomes(db: Db, records: OutcomeRecord[]): Promise<void> {
     const rows = JSON.stringify(
       records.map((r, i) => ({
         i,
-        ...attemptRow(r),
+        message_id: r.messageId,
+        account_id: r.accountId,
+        started_at: r.started.toISOString(),
+        duration_ms: r.durationMs,
+        outcome: r.attemptOutcome,
+        smtp_code: r.code,
+        response: r.response,
+        recipients: r.recipients.join(', '),
+        rejected: r.rejected,
+        status: r.status,
+        send_at: r.sendAt?.toISOString() ?? null,
+        sent_at: r.sentAt?.toISOString() ?? null,
+        uncount: r.uncountAttempt,
         action: r.audit.action,
         summary: r.audit.summary.slice(0, 1000),
         after: r.audit.after,
@@ -131,7 +157,7 @@ export class OutcomeWriter {
       })),
     );
     const lost = rowsOf<{ object_id: string; action: string }>(
-      await this.#db.execute(sql`
+      await db.execute(sql`
         with x as (
           select * from jsonb_to_recordset(${rows}::jsonb) as x(i int, message_id int, account_id int, started_at timestamptz, duration_ms int,
                       outcome text, smtp_code int, response text, recipients text, rejected text, status text, send_at timestamptz,
@@ -156,70 +182,6 @@ export class OutcomeWriter {
         returning object_id, action`),
     ).filter((r) => r.action === 'message.lease_lost');
     for (const r of lost) this.#log.warn({ messageId: Number(r.object_id) }, 'lease lost while sending; attempt recorded, state left to its new owner');
-  }
-
-  /** A batch with a bounce to suppress or an account to pause: several statements in one transaction. */
-  async #writeInTransaction(records: OutcomeRecord[]): Promise<void> {
-    const now = this.#now();
-    const rows = JSON.stringify(
-      records.map(attemptRow),
-    );
-    await this.#db.transaction(async (tx) => {
-      await tx.execute(sql`
-        insert into send_attempts (message_id, account_id, started_at, duration_ms, outcome, smtp_code, response, recipients, rejected)
-        select message_id, account_id, started_at, duration_ms, outcome, smtp_code, response, recipients, rejected
-          from jsonb_to_recordset(${rows}::jsonb) as x(message_id int, account_id int, started_at timestamptz, duration_ms int,
-                                                       outcome text, smtp_code int, response text, recipients text, rejected text)`);
-      // Every transition is guarded by the state and the lease it expects (DESIGN.md rule 4).
-      const updated = new Set(
-        rowsOf<{ id: number }>(
-          await tx.execute(sql`
-            update messages m
-               set status = x.status, lease_owner = null, lease_until = null, last_result = x.response,
-                   send_at = x.send_at, sent_at = x.sent_at, attempt_count = m.attempt_count - x.uncount
-              from jsonb_to_recordset(${rows}::jsonb) as x(message_id int, status text, response text, send_at timestamptz,
-                                                           sent_at timestamptz, uncount int)
-             where m.id = x.message_id and m.status = 'sending' and m.lease_owner = ${this.#owner}
-            returning m.id`),
-        ).map((r) => Number(r.id)),
-      );
-      for (const r of records) {
-        if (!updated.has(r.messageId)) this.#log.warn({ messageId: r.messageId }, 'lease lost while sending; attempt recorded, state left to its new owner');
-        for (const s of r.suppress) {
-          await tx.execute(sql`
-            insert into suppressions (address, reason, smtp_code, response, message_id)
-            values (${s.address.toLowerCase()}, 'hard bounce', ${s.code}, ${s.response.slice(0, 1000)}, ${r.messageId})
-            on conflict (address) do nothing`);
-        }
-      }
-      const paused = new Map(records.flatMap((r) => (r.pauseAccount ? [[r.pauseAccount.id, r.pauseAccount] as const] : [])));
-      for (const account of paused.values()) {
-        const changed = await tx
-          .update(smtpAccounts)
-          .set({ pausedAt: now, pausedReason: account.reason })
-          .where(eq(smtpAccounts.id, account.id))
-          .returning({ id: smtpAccounts.id });
-        if (changed.length) {
-          await recordAudit(tx, this.#actor, { action: 'account.paused', objectType: 'smtp_account', objectId: account.id, summary: `${account.name}: ${account.reason}`, result: 'failed' });
-        }
-      }
-      // The audit rows last: the chain's lock is taken by the first and held to the commit. One statement;
-      // the chain trigger runs per row and sees the rows before it.
-      const audit = JSON.stringify(
-        records.map((r) => ({
-          action: updated.has(r.messageId) ? r.audit.action : 'message.lease_lost',
-          object_id: String(r.messageId),
-          summary: r.audit.summary.slice(0, 1000),
-          after: r.audit.after,
-          result: r.audit.result,
-        })),
-      );
-      await tx.execute(sql`
-        insert into audit_log (actor_id, actor_name, action, object_type, object_id, summary, before, after, ip, request_id, result)
-        select ${this.#actor.actorId}::int, ${this.#actor.actorName}::text, x.action, 'message', x.object_id, x.summary, null, x.after,
-               ${this.#actor.ip}::text, ${this.#actor.requestId}::text, x.result
-          from jsonb_to_recordset(${audit}::jsonb) as x(action text, object_id text, summary text, after jsonb, result text)`);
-    });
   }
 
   /** Resolves when everything handed in so far is written (or failed). */
