@@ -21,41 +21,35 @@ export interface AccountCapacity {
 }
 
 /**
- * Accounts that are not paused, with what they may still send: each limit minus the attempts in its
- * sliding window and the messages in flight.
+ * What the account `a` may still start at `at`: the least of its per-minute, per-hour and per-day limits
+ * minus the attempts in that sliding window, minus its messages in flight (by any instance). NULL when it
+ * has no limit. One expression for the tick's budget and the claim's cap, so they cannot disagree.
  */
+function capacityOf(at: string) {
+  const used = (window: string) =>
+    sql`(select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${at}::timestamptz - ${window}::interval)`;
+  // LEAST ignores NULLs: a limit that is not set does not count, and none set gives NULL.
+  return sql`(least(a.per_minute - case when a.per_minute is null then 0 else ${used('1 minute')} end,
+                    a.per_hour - case when a.per_hour is null then 0 else ${used('1 hour')} end,
+                    a.per_day - case when a.per_day is null then 0 else ${used('1 day')} end)
+              - case when coalesce(a.per_minute, a.per_hour, a.per_day) is null then 0
+                     else (select count(*) from messages f where f.status = 'sending' and f.account_id = a.id) end)`;
+}
+
+/** Accounts that are not paused, with what they may still send (`capacityOf`). */
 export async function accountCapacities(db: Db, now: Date): Promise<AccountCapacity[]> {
-  const rows = rowsOf<{
-    id: number;
-    is_default: boolean;
-    pool_size: number;
-    per_minute: number | null;
-    per_hour: number | null;
-    per_day: number | null;
-    used_minute: string | number;
-    used_hour: string | number;
-    used_day: string | number;
-    in_flight: string | number;
-  }>(
+  const rows = rowsOf<{ id: number; is_default: boolean; pool_size: number; remaining: string | number | null }>(
     await db.execute(sql`
-      select a.id, a.is_default, a.pool_size, a.per_minute, a.per_hour, a.per_day,
-             (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${now.toISOString()}::timestamptz - interval '1 minute') as used_minute,
-             (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${now.toISOString()}::timestamptz - interval '1 hour') as used_hour,
-             (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${now.toISOString()}::timestamptz - interval '1 day') as used_day,
-             (select count(*) from messages m where m.status = 'sending' and m.account_id = a.id) as in_flight
-      from smtp_accounts a
-      where a.paused_at is null`),
+      select a.id, a.is_default, a.pool_size, ${capacityOf(now.toISOString())} as remaining
+        from smtp_accounts a
+       where a.paused_at is null`),
   );
-  return rows.map((r) => {
-    const inFlight = Number(r.in_flight);
-    const left = (limit: number | null, used: string | number) => (limit == null ? Infinity : limit - Number(used) - inFlight);
-    return {
-      id: r.id,
-      isDefault: r.is_default,
-      poolSize: r.pool_size,
-      remaining: Math.max(0, Math.min(left(r.per_minute, r.used_minute), left(r.per_hour, r.used_hour), left(r.per_day, r.used_day))),
-    };
-  });
+  return rows.map((r) => ({
+    id: r.id,
+    isDefault: r.is_default,
+    poolSize: r.pool_size,
+    remaining: r.remaining == null ? Infinity : Math.max(0, Number(r.remaining)),
+  }));
 }
 
 /** Whether any SMTP account exists (paused or not); without one, mail goes to the built-in test mailbox. */
@@ -111,19 +105,11 @@ export async function claimMessages(
   const at = now.toISOString();
   const forAccount =
     accountId == null ? sql`account_id is null` : isDefault ? sql`(account_id = ${accountId} or account_id is null)` : sql`account_id = ${accountId}`;
-  // What the account may still start: the least of its limits minus the attempts in that window, minus the
-  // messages in flight (LEAST ignores the limits that are not set; none set: just `limit`). A paused
-  // or removed account: 0.
+  // What the account's limits still allow (`capacityOf`); a paused or removed account: nothing.
   const room =
     accountId == null
       ? sql`${limit}::int`
-      : sql`(select greatest(0, least(${limit}::int, least(
-                 a.per_minute - case when a.per_minute is null then 0 else (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${at}::timestamptz - interval '1 minute') end,
-                 a.per_hour - case when a.per_hour is null then 0 else (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${at}::timestamptz - interval '1 hour') end,
-                 a.per_day - case when a.per_day is null then 0 else (select count(*) from send_attempts s where s.account_id = a.id and s.started_at > ${at}::timestamptz - interval '1 day') end)
-               - case when coalesce(a.per_minute, a.per_hour, a.per_day) is null then 0
-                      else (select count(*) from messages f where f.status = 'sending' and f.account_id = a.id) end))
-              from smtp_accounts a where a.id = ${accountId} and a.paused_at is null)`;
+      : sql`(select greatest(0, least(${limit}::int, ${capacityOf(at)})) from smtp_accounts a where a.id = ${accountId} and a.paused_at is null)`;
   const rows = await db.transaction(async (tx) => {
     const [, claimed] = await Promise.all([
       tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK}, ${accountId ?? 0})`),
