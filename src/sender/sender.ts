@@ -12,10 +12,10 @@
  * wakes at once when a message is queued or when it is stopped.
  */
 import { randomUUID } from 'node:crypto';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { AuditActor } from '../audit/queries.ts';
-import { rowsOf, type Db } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import { smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
 import { requestsDone } from '../http/busy.ts';
 import { sharedEncoderPool, type BodyEncoder } from '../mail/encoder.ts';
