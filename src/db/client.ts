@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -9,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { PgliteThread } from './pglite-client.ts';
 import * as schema from './schema/index.ts';
 
 /** The drizzle database, whichever driver is underneath; transactions have the same shape. */
@@ -28,12 +28,13 @@ export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migration
 
 /**
  * Opens the embedded PGlite database: in `dataDir` on disk, or in memory when `dataDir` is null
- * (tests). The caller must hold the data-folder lock: PGlite is single-process.
+ * (tests), on a thread of its own (`pglite-client.ts`). The caller must hold the data-folder lock: PGlite
+ * is single-process.
  */
 export async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create({ dataDir: dataDir ?? undefined, extensions: { unaccent } });
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const client = await PgliteThread.open(dataDir);
+  const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',

@@ -9,11 +9,9 @@
  * on the main thread instead (and one that dies within a second of starting turns the pool off), so a
  * message is never lost to the pool — only sent a little slower.
  */
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../threads.ts';
 import { encodeBody, type EncodedBody } from './mime.ts';
 
 /** Encodes a body's text and HTML parts (null: the body lacks one of them; see `encodeBody`). */
@@ -32,16 +30,6 @@ interface Slot {
 }
 
 type Reply = { id: number; text: ArrayBuffer; html: ArrayBuffer } | { id: number; empty: true } | { id: number; error: string };
-
-/**
- * The worker's bootstrap: registers tsx's TypeScript loader in the worker (on Node 20 a worker does not
- * inherit the loader the main thread got from `tsx` or `--import tsx`), then loads the worker file.
- */
-function workerSource(file: string): string {
-  // The ES module build of tsx's API (its CommonJS build cannot register from a worker on Node 20).
-  const api = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file)}); })`;
-}
 
 export class EncoderPool {
   readonly size: number;
@@ -93,7 +81,7 @@ export class EncoderPool {
   }
 
   #start(): Slot {
-    const worker = new Worker(workerSource(this.#file), { eval: true, execArgv: [] });
+    const worker = startTsWorker(this.#file);
     const slot: Slot = { worker, jobs: new Map(), startedAt: Date.now() };
     worker.unref();
     worker.on('message', (reply: Reply) => {

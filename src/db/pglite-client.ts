@@ -1,0 +1,176 @@
+/**
+ * The embedded database on a thread of its own (`pglite-thread.ts`), behind the two calls drizzle's PGlite
+ * driver makes: `query` and `transaction`. PGlite is one session, so a transaction owns it: while one is
+ * open, other queries wait here until it ends (as inside PGlite itself), and the transaction's own
+ * statements go straight through. Queries outside a transaction are not held back by each other; the
+ * thread runs them in the order they were sent.
+ *
+ * Why a thread: PGlite executes in WebAssembly on the thread that calls it. On the main thread every
+ * statement stops page requests and SMTP conversations for as long as it runs (the sending loop measured
+ * about 5 ms of it per message); here it runs beside them, on another core when there is one.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { QueryOptions, Results } from '@electric-sql/pglite';
+import { startTsWorker } from '../threads.ts';
+
+type Reply = { id: number; result: unknown } | { id: number; error: Record<string, unknown> } | { ready: boolean; error?: Record<string, unknown> };
+
+interface Call {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/** What a transaction's callback gets: the same calls, inside the transaction. */
+export interface PgliteThreadTransaction {
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
+  exec(sql: string): Promise<Results[]>;
+  rollback(): Promise<void>;
+  readonly closed: boolean;
+}
+
+/** An error from the database thread, with PostgreSQL's fields (code, constraint, detail…) as the driver gave them. */
+function toError(data: Record<string, unknown>): Error {
+  const { message, name, ...fields } = data;
+  const error = new Error(String(message));
+  error.name = String(name ?? 'Error');
+  return Object.assign(error, fields);
+}
+
+export class PgliteThread {
+  readonly #worker: Worker;
+  readonly #calls = new Map<number, Call>();
+  #nextId = 1;
+  /** Settles when the open transaction ends; null when none is open. */
+  #transaction: Promise<void> | null = null;
+  #closed = false;
+  #exitError: Error | null = null;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+
+  /** Starts the thread and opens the database (in `dataDir`, or in memory when null). */
+  static async open(dataDir: string | null): Promise<PgliteThread> {
+    const worker = startTsWorker(new URL('./pglite-thread.ts', import.meta.url), { workerData: { dataDir } });
+    const client = new PgliteThread(worker);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: Reply) => {
+        if (!('ready' in reply)) return;
+        done();
+        if (reply.ready) resolve();
+        else reject(toError(reply.error ?? { message: 'the database thread could not open the database' }));
+      };
+      const onExit = (code: number) => {
+        done();
+        reject(new Error(`the database thread exited (${code}) before the database opened`));
+      };
+      const done = () => {
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', reject);
+      worker.on('exit', onExit);
+    });
+    worker.unref();
+    worker.on('message', (reply: Reply) => client.#settle(reply));
+    const gone = (reason: Error) => {
+      client.#exitError = reason;
+      for (const call of client.#calls.values()) call.reject(reason);
+      client.#calls.clear();
+    };
+    worker.on('error', (err) => gone(err));
+    worker.on('exit', (code) => gone(new Error(`the database thread exited (${code})`)));
+    return client;
+  }
+
+  #settle(reply: Reply): void {
+    if ('ready' in reply) return;
+    const call = this.#calls.get(reply.id);
+    if (!call) return;
+    this.#calls.delete(reply.id);
+    if (!this.#calls.size) this.#worker.unref();
+    if ('error' in reply) call.reject(toError(reply.error));
+    else call.resolve(reply.result);
+  }
+
+  #call<T>(request: Record<string, unknown>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('the database is closed'));
+    if (this.#exitError) return Promise.reject(this.#exitError);
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      // The thread keeps the process alive only while it has work (a script that forgets to close still ends).
+      if (this.#calls.size === 1) this.#worker.ref();
+      this.#worker.postMessage({ ...request, id });
+    });
+  }
+
+  #query<T>(sql: string, params: unknown[] | undefined, options: QueryOptions | undefined): Promise<Results<T>> {
+    // Parsers cannot cross threads: the types given parsers are kept as text there (drizzle's parsers keep
+    // dates, times and intervals as the database wrote them, and that is all they do).
+    const rawTypes = options?.parsers ? Object.keys(options.parsers).map(Number) : undefined;
+    return this.#call({ op: 'query', sql, params: params ?? [], rowMode: options?.rowMode ?? 'object', rawTypes });
+  }
+
+  // Each waits in a loop of its own and then sends (or opens its transaction) in the same turn: no other
+  // caller can open a transaction between the check and the send.
+  async query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> {
+    while (this.#transaction) await this.#transaction;
+    return this.#query<T>(sql, params, options);
+  }
+
+  async exec(sql: string): Promise<Results[]> {
+    while (this.#transaction) await this.#transaction;
+    return this.#call({ op: 'exec', sql });
+  }
+
+  /** Runs `fn` in a transaction: committed when it returns, rolled back when it throws (or calls rollback). */
+  async transaction<T>(fn: (tx: PgliteThreadTransaction) => Promise<T>): Promise<T> {
+    while (this.#transaction) await this.#transaction;
+    let end!: () => void;
+    this.#transaction = new Promise<void>((resolve) => (end = resolve));
+    let finished = false;
+    const rollback = async () => {
+      if (finished) return;
+      finished = true;
+      await this.#call({ op: 'query', sql: 'rollback' });
+    };
+    const tx: PgliteThreadTransaction = {
+      query: <R>(sql: string, params?: unknown[], options?: QueryOptions) => {
+        if (finished) return Promise.reject(new Error('the transaction has already ended'));
+        return this.#query<R>(sql, params, options);
+      },
+      exec: (sql: string) => (finished ? Promise.reject(new Error('the transaction has already ended')) : this.#call<Results[]>({ op: 'exec', sql })),
+      rollback,
+      get closed() {
+        return finished;
+      },
+    };
+    try {
+      await this.#call({ op: 'query', sql: 'begin' });
+      const result = await fn(tx);
+      if (!finished) {
+        finished = true;
+        await this.#call({ op: 'query', sql: 'commit' });
+      }
+      return result;
+    } catch (error) {
+      if (!finished) await rollback().catch(() => {});
+      throw error;
+    } finally {
+      this.#transaction = null;
+      end();
+    }
+  }
+
+  /** Closes the database and ends the thread. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#transaction) await this.#transaction;
+    await this.#call({ op: 'close' }).catch(() => {});
+    this.#closed = true;
+    await this.#worker.terminate();
+  }
+}
