@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { inWebRequest, requestsDone } from '../http/busy.ts';
 import { PgliteThread } from './pglite-client.ts';
 import * as schema from './schema/index.ts';
 
@@ -24,6 +25,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Longest a background statement on the embedded database waits for the pages being served (each time). */
+const WEB_FIRST_MAX_WAIT_MS = 25;
+
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
 
 /**
@@ -33,7 +37,7 @@ export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migration
  */
 export async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PgliteThread.open(dataDir);
+  const client = await PgliteThread.open(dataDir, { urgent: inWebRequest, yieldTo: () => requestsDone(WEB_FIRST_MAX_WAIT_MS) });
   const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     db,

@@ -74,6 +74,50 @@ describe('PGlite on its own thread', () => {
     expect(typeof row!.at).toBe('string');
   });
 
+  it("serves a page's queries before the sending loop's that wait (after the one running)", async () => {
+    let urgent = false;
+    const thread = await PgliteThread.open(null, { urgent: () => urgent });
+    try {
+      const order: string[] = [];
+      const run = (name: string) => thread.query(`select pg_sleep(0.02), '${name}' as n`).then(() => order.push(name));
+      const background = [run('sender 1'), run('sender 2'), run('sender 3')];
+      urgent = true;
+      const page = run('page');
+      urgent = false;
+      await Promise.all([...background, page]);
+      expect(order).toEqual(['sender 1', 'page', 'sender 2', 'sender 3']);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('holds the background statements and transactions while pages are being served (as long as `yieldTo` says)', async () => {
+    let urgent = false;
+    let pageDone!: () => void;
+    let page = new Promise<void>((resolve) => (pageDone = resolve));
+    const thread = await PgliteThread.open(null, { urgent: () => urgent, yieldTo: () => page });
+    try {
+      const order: string[] = [];
+      const background = thread.query("select 'sender' as n").then(() => order.push('sender query'));
+      const tx = thread.transaction(async (t) => {
+        await t.query('select 1');
+        order.push('sender transaction');
+      });
+      urgent = true;
+      const pageQuery = thread.query("select 'page' as n").then(() => order.push('page query'));
+      urgent = false;
+      await pageQuery;
+      await new Promise((r) => setTimeout(r, 30));
+      expect(order).toEqual(['page query']);
+      pageDone();
+      page = Promise.resolve();
+      await Promise.all([background, tx]);
+      expect(order.sort()).toEqual(['page query', 'sender query', 'sender transaction']);
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('keeps data on disk across a close and an open, and refuses calls after close', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'posel-pglite-thread-'));
     try {

@@ -4,9 +4,17 @@
  * next message, the next slice of SMTP data) waits until the page is done, at most a few milliseconds
  * each time, so a draining queue does not make pages slow. And at most half of each second in all: under
  * a steady stream of requests the sender still gets on at no less than about half its speed.
- * Requests are counted per process by a middleware (`countRequests`).
+ * Requests are counted per process by a middleware (`countRequests`), which also marks what they do
+ * (`inWebRequest`): the embedded database serves their queries before the sender's.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MiddlewareHandler } from 'hono';
+
+/** Set while a request's handler runs: what it does on the way (its database queries) is for a page. */
+const webRequest = new AsyncLocalStorage<true>();
+
+/** True when called (directly or through awaits) from a request being served by this process. */
+export const inWebRequest = (): boolean => webRequest.getStore() === true;
 
 /** Background work is held back for at most this share of each window. */
 const WINDOW_MS = 1000;
@@ -25,7 +33,7 @@ export class WebFirst {
     return async (_c, next) => {
       this.#active++;
       try {
-        await next();
+        await webRequest.run(true, next);
       } finally {
         this.#active--;
         if (!this.#active) for (const wake of [...this.#waiting]) wake();
