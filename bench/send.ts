@@ -38,6 +38,7 @@ import pino from 'pino';
 import { openPglite, rowsOf, type Database } from '../src/db/client.ts';
 import { messages, smtpAccounts } from '../src/db/schema/index.ts';
 import { searchText } from '../src/campaigns/generation.ts';
+import { settleMessageSearch } from '../src/messages/search.ts';
 import { buildMime } from '../src/mail/mime.ts';
 import { Sender } from '../src/sender/sender.ts';
 import { seedQueue } from '../src/sender/testing/seed.ts';
@@ -152,6 +153,8 @@ async function fill(database: Database, store: Store, accountId: number, count: 
     accountId,
     attachment: { blobId, filename: 'Faktura 2026-0042.pdf', contentType: 'application/pdf', sizeBytes: ATTACHMENT.length },
   });
+  // What generating and queueing this many leaves behind: the search index settled, fresh statistics.
+  await settleMessageSearch(database.db);
 }
 
 /** The bare pool: nodemailer sending prebuilt raw messages, as many in flight as it queues. */

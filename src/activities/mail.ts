@@ -3,9 +3,9 @@
  * mode (settings → how mail is sent, per audience), and the activity of type e-mail that mail to a client
  * records when the setting says so.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
-import type { Db } from '../db/client.ts';
+import { rowsOf, type Db } from '../db/client.ts';
 import { activities, campaigns, messages, type MessageAddress } from '../db/schema/index.ts';
 import { ACTIVITY_AUDIENCES, activityRecipients, type ActivityAudience } from '../messages/queries.ts';
 import { activityMailKind, getSendDefaults, type DefaultMode } from '../settings/send-defaults.ts';
@@ -96,4 +96,39 @@ export async function recordMailActivity(tx: Db, actor: AuditActor, message: Mai
     after: { type: 'email', subject, clientId: message.clientId, messageId: message.id, via: 'mail' },
   });
   return row!.id;
+}
+
+/**
+ * `recordMailActivity` for every message of a bulk action queued at once (step 5 of a campaign, or of order
+ * processing): when the setting is on and the campaign is not marketing, each of the campaign's messages
+ * queued at `queuedAt` to a client, not already about an activity, gets its own done activity of type
+ * e-mail, is linked to it and the activity is logged — in set-based statements, in the caller's
+ * transaction (thousands of messages must not mean thousands of round trips). Returns how many were written.
+ */
+export async function recordCampaignMailActivities(tx: Db, actor: AuditActor, campaign: { id: number; marketing: boolean }, queuedAt: Date): Promise<number> {
+  if (campaign.marketing || !(await getSendDefaults(tx)).mailCreatesActivity) return 0;
+  const rows = rowsOf<{ id: number }>(
+    await tx.execute(sql`
+      with src as (
+        select m.id as message_id, m.client_id,
+               left(coalesce(nullif(m.subject, ''), '—'), 200) as subject,
+               nullif(left('→ ' || coalesce((select string_agg(e->>'address', ', ') from jsonb_array_elements(m.to_addrs) e), ''), 2000), '→ ') as note,
+               nextval(pg_get_serial_sequence('activities', 'id'))::int as activity_id
+          from messages m
+         where m.campaign_id = ${campaign.id} and m.status = 'queued' and m.queued_at = ${queuedAt.toISOString()}::timestamptz
+           and m.client_id is not null and m.activity_id is null
+         order by m.id),
+      made as (
+        insert into activities (id, type, subject, at, client_id, note, done, created_by)
+        select activity_id, 'email', subject, ${queuedAt.toISOString()}::timestamptz, client_id, note, true, ${actor.actorId}::int from src),
+      linked as (
+        update messages m set activity_id = src.activity_id from src where m.id = src.message_id)
+      insert into audit_log (actor_id, actor_name, action, object_type, object_id, summary, before, after, ip, request_id, result)
+      select ${actor.actorId}::int, ${actor.actorName}::text, 'activity.created', 'activity', src.activity_id::text, src.subject, null,
+             jsonb_build_object('type', 'email', 'subject', src.subject, 'clientId', src.client_id, 'messageId', src.message_id, 'via', 'mail'),
+             ${actor.ip}::text, ${actor.requestId}::text, 'ok'
+        from src order by src.message_id
+      returning id`),
+  );
+  return rows.length;
 }

@@ -2,7 +2,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../db/client.ts';
 import { readUnsubscribeToken } from '../unsubscribe/token.ts';
-import { auditLog, campaignAttachments, campaigns, clients, listMembers, marketingLists, messageAttachments, messages, orderItems, orders, suppressions, templates } from '../db/schema/index.ts';
+import { getSendDefaults, saveSendDefaults } from '../settings/send-defaults.ts';
+import { activities, auditLog, campaignAttachments, campaigns, clients, listMembers, marketingLists, messageAttachments, messages, orderItems, orders, suppressions, templates } from '../db/schema/index.ts';
 import { claimDue } from '../sender/queries.ts';
 import { SYSTEM, createAdminApp, type TestClient } from '../test-support/harness.ts';
 import { generateForCampaign, waitForGeneration, type GenerationDeps } from './generation.ts';
@@ -376,5 +377,40 @@ describe('campaign control', () => {
     await cancelCampaign(t.db, actor(), id);
     expect((await campaignMessages(id)).map((m) => m.status)).toEqual(['draft']);
     await expect(queueCampaign(t.db, actor(), id, { sendAt: null, notAfter: null, windowStart: null, windowEnd: null, failureLimit: null, accountId: null })).rejects.toThrow();
+  });
+});
+
+describe('"mail to a client creates an activity" (setting) in bulk', () => {
+  it('queueing a campaign records one done e-mail activity per client message, linked and audited; a marketing one records none', async () => {
+    const defaults = await getSendDefaults(t.db);
+    await saveSendDefaults(t.db, actor(), { ...defaults, mailCreatesActivity: true });
+    try {
+      const ids = await addClients([
+        { name: 'Aktivita A', email: 'aktivita.a@firma.cz' },
+        { name: 'Aktivita B', email: 'aktivita.b@firma.cz' },
+      ]);
+      const id = await generatedCampaign(ids);
+      expect(await queueCampaign(t.db, actor(), id, { sendAt: null, notAfter: null, windowStart: null, windowEnd: null, failureLimit: null, accountId: null })).toBe(2);
+      const sent = await campaignMessages(id);
+      const made = await t.db.select().from(activities).where(inArray(activities.clientId, ids));
+      expect(made.map((a) => [a.clientId, a.type, a.done, a.subject, a.note]).sort()).toEqual(
+        [
+          [ids[0], 'email', true, 'Pro Aktivita A', '→ aktivita.a@firma.cz'],
+          [ids[1], 'email', true, 'Pro Aktivita B', '→ aktivita.b@firma.cz'],
+        ].sort(),
+      );
+      for (const m of sent) expect(made.find((a) => a.clientId === m.clientId)!.id).toBe(m.activityId);
+      const audits = await t.db.select().from(auditLog).where(and(eq(auditLog.action, 'activity.created'), inArray(auditLog.objectId, made.map((a) => String(a.id)))));
+      expect(audits).toHaveLength(2);
+      expect(audits[0]!.after).toMatchObject({ type: 'email', via: 'mail', messageId: sent.find((m) => String(m.activityId) === audits[0]!.objectId)!.id });
+      // Marketing: none (thousands of newsletter activities would bury the real ones).
+      const [other] = await addClients([{ name: 'Aktivita C', email: 'aktivita.c@firma.cz' }]);
+      const marketing = await generatedCampaign([other!]);
+      await t.db.update(campaigns).set({ marketing: true }).where(eq(campaigns.id, marketing));
+      await queueCampaign(t.db, actor(), marketing, { sendAt: null, notAfter: null, windowStart: null, windowEnd: null, failureLimit: null, accountId: null });
+      expect(await t.db.select().from(activities).where(eq(activities.clientId, other!))).toHaveLength(0);
+    } finally {
+      await saveSendDefaults(t.db, actor(), defaults);
+    }
   });
 });

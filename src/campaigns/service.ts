@@ -6,11 +6,13 @@
  */
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { recordCampaignMailActivities } from '../activities/mail.ts';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { campaignAttachments, campaignRecipients, campaigns, messages, templates } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
 import { safeFilename } from '../mail/mime.ts';
+import { settleMessageSearch } from '../messages/search.ts';
 import { cancel as cancelMessages, GIVE_UP_AFTER_MS } from '../sender/queue.ts';
 import type { TemplatePurpose } from '../templates/catalogue.ts';
 import { validateTemplate, type TemplateIssue } from '../templates/engine.ts';
@@ -250,6 +252,9 @@ export async function startGeneration(deps: GenerationDeps, actor: AuditActor, i
   if (options.background !== false) void kickGeneration(deps, id);
 }
 
+/** Queueing at least this many messages at once refreshes the planner's statistics afterwards. */
+const BULK_SETTLE_AFTER = 1000;
+
 export interface SendOptions {
   /** null: now. */
   sendAt: Date | null;
@@ -271,7 +276,7 @@ export async function queueCampaign(db: Db, actor: AuditActor, id: number, optio
   const now = options.now ?? new Date();
   const sendAt = options.sendAt && options.sendAt > now ? options.sendAt : now;
   if (options.notAfter && options.notAfter <= sendAt) throw new RuleError('sending.v.not_after_before_send');
-  return db.transaction(async (tx) => {
+  const queued = await db.transaction(async (tx) => {
     const moved = await tx
       .update(campaigns)
       .set({
@@ -287,7 +292,7 @@ export async function queueCampaign(db: Db, actor: AuditActor, id: number, optio
         updatedAt: sql`now()`,
       })
       .where(and(eq(campaigns.id, id), eq(campaigns.status, 'generated')))
-      .returning({ id: campaigns.id, name: campaigns.name });
+      .returning({ id: campaigns.id, name: campaigns.name, marketing: campaigns.marketing });
     if (!moved.length) throw new RuleError('campaigns.v.not_generated');
     // One UPDATE for the whole campaign: each message has exactly one recipient, so there is nothing to split.
     const queued = await tx
@@ -307,6 +312,8 @@ export async function queueCampaign(db: Db, actor: AuditActor, id: number, optio
       })
       .where(and(eq(messages.campaignId, id), inArray(messages.status, ['draft', 'exported'])))
       .returning({ id: messages.id });
+    // "Mail to a client creates an activity" (a setting), as for a message sent by hand; never for marketing.
+    await recordCampaignMailActivities(tx, actor, moved[0]!, now);
     await recordAudit(tx, actor, {
       action: 'campaign.queue',
       objectType: 'campaign',
@@ -323,6 +330,10 @@ export async function queueCampaign(db: Db, actor: AuditActor, id: number, optio
     });
     return queued.length;
   });
+  // Many rows changed at once: fresh statistics (the embedded database has no autovacuum), so the sender's
+  // claim walks the queue's index instead of reading every waiting row each time (see settleMessageSearch).
+  if (queued >= BULK_SETTLE_AFTER) await settleMessageSearch(db).catch(() => {});
+  return queued;
 }
 
 async function transition(db: Db, actor: AuditActor, id: number, from: string[], set: Partial<typeof campaigns.$inferInsert>, action: string): Promise<Campaign> {

@@ -91,9 +91,7 @@ export const messages = pgTable(
     lastResult: text('last_result'),
   },
   (t) => [
-    // A small pending list (256 kB, not 4 MB): new entries are merged into the index in short steps, not in
-    // one pause of a quarter of a second that stalls every statement behind it on the embedded database.
-    index('messages_search_idx').using('gin', t.search).with({ gin_pending_list_limit: 256 }),
+    index('messages_search_idx').using('gin', t.search),
     index('messages_created_idx').on(t.createdAt, t.id),
     index('messages_status_idx').on(t.status, t.createdAt),
     index('messages_client_idx').on(t.clientId, t.createdAt),
