@@ -1,6 +1,6 @@
 /**
- * What several benchmarks share: a seeded random generator, a scratch database on the Postgres server
- * (made and dropped per run) and a scratch storage folder with a fresh key.
+ * What several benchmarks share: a scratch database on the Postgres server (made and dropped per run) and
+ * a scratch storage folder with a fresh key. (Seeded random numbers: `prng` of src/seed/demo.ts.)
  */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,18 +11,6 @@ import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 
 export const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
-
-/** A seeded random generator (mulberry32): the same data every run. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A migrated database of its own on the server (`name` made unique per process); `drop` removes it. */
 export async function scratchServerDatabase(name: string): Promise<{ database: Database; url: string; drop(): Promise<void> }> {

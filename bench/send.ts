@@ -44,7 +44,8 @@ import { Sender } from '../src/sender/sender.ts';
 import { seedQueue } from '../src/sender/testing/seed.ts';
 import { createTestApp, setUpAdmin, type TestClient } from '../src/test-support/harness.ts';
 import type { Store } from '../src/store/store.ts';
-import { rng, scratchServerDatabase, scratchStore } from './lib.ts';
+import { prng } from '../src/seed/demo.ts';
+import { scratchServerDatabase, scratchStore } from './lib.ts';
 
 const N_MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const N_CONN = Number(process.env.BENCH_CONNECTIONS ?? 4);
@@ -77,7 +78,7 @@ const ITEMS = ['Šroub M8×40', 'Deska dubová 18 mm', 'Lepidlo PUR 0,5 l', 'Bar
 
 /** A ~20 KB HTML body in Czech, different for every `i`. */
 function body(i: number, targetBytes = 20 * 1024): string {
-  const r = rng(i + 1);
+  const r = prng(i + 1);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
   const n = () => String(Math.floor(r() * 900000) + 100000);
   const d = () => `${1 + Math.floor(r() * 28)}. ${1 + Math.floor(r() * 12)}. 2026`;

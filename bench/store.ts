@@ -39,7 +39,7 @@ import { messageAttachments, messages } from '../src/db/schema/index.ts';
 import { generateMasterKey, openKeyRing } from '../src/store/keys.ts';
 import { COMPRESSION_LEVEL } from '../src/store/format.ts';
 import { openStore, type Store } from '../src/store/store.ts';
-import { rng } from './lib.ts';
+import { prng } from '../src/seed/demo.ts';
 
 const N_BODIES = Number(process.env.BENCH_BODIES ?? 10_000);
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
@@ -74,7 +74,7 @@ const SENTENCES = [
 const ITEMS = ['Šroub M8×40', 'Deska dubová 18 mm', 'Lepidlo PUR 0,5 l', 'Barva bílá matná', 'Pant nábytkový', 'Kolečko otočné', 'Hmoždinka 8 mm', 'Lišta hliníková'];
 
 function body(i: number, targetBytes = 20 * 1024): string {
-  const r = rng(i + 1);
+  const r = prng(i + 1);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
   const n = () => String(Math.floor(r() * 900000) + 100000);
   const d = () => `${1 + Math.floor(r() * 28)}. ${1 + Math.floor(r() * 12)}. 2026`;

@@ -25,8 +25,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Longest a background statement on the embedded database waits for the pages being served (each time). */
-const WEB_FIRST_MAX_WAIT_MS = 25;
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migrations');
 
@@ -37,7 +35,7 @@ export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../migration
  */
 export async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = await PgliteThread.open(dataDir, { urgent: inWebRequest, yieldTo: () => requestsDone(WEB_FIRST_MAX_WAIT_MS) });
+  const client = await PgliteThread.open(dataDir, { urgent: inWebRequest, yieldTo: requestsDone });
   const db = drizzlePglite({ client: client as unknown as PGlite, schema }) as unknown as Db;
   return {
     db,

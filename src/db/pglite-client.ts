@@ -1,9 +1,9 @@
 /**
  * The embedded database on a thread of its own (`pglite-thread.ts`), behind the two calls drizzle's PGlite
  * driver makes: `query` and `transaction`. PGlite is one session, so a transaction owns it: while one is
- * open, other queries wait here until it ends (as inside PGlite itself), and the transaction's own
- * statements go straight through. Queries outside a transaction are not held back by each other; the
- * thread runs them in the order they were sent.
+ * open, other queries wait here until it ends (as inside PGlite itself). Requests go to the thread one at a
+ * time and the next is chosen here (`#dispatch`): the open transaction's, else a page's, else the oldest
+ * of the rest, which also waits a moment while pages are being served.
  *
  * Why a thread: PGlite executes in WebAssembly on the thread that calls it. On the main thread every
  * statement stops page requests and SMTP conversations for as long as it runs (the sending loop measured

@@ -16,6 +16,9 @@ const webRequest = new AsyncLocalStorage<true>();
 /** True when called (directly or through awaits) from a request being served by this process. */
 export const inWebRequest = (): boolean => webRequest.getStore() === true;
 
+/** Longest one piece of background work waits for the pages being served (each time it asks). */
+export const WEB_FIRST_MAX_WAIT_MS = 25;
+
 /** Background work is held back for at most this share of each window. */
 const WINDOW_MS = 1000;
 const MAX_HELD_SHARE = 0.5;
@@ -45,7 +48,7 @@ export class WebFirst {
    * Resolves when no request is being served, or after `maxMs` at the latest — at once when background
    * work was already held back for half of the current second.
    */
-  requestsDone(maxMs: number): Promise<void> {
+  requestsDone(maxMs = WEB_FIRST_MAX_WAIT_MS): Promise<void> {
     if (!this.#active) return Promise.resolve();
     const now = performance.now();
     if (now - this.#windowStart >= WINDOW_MS) {
@@ -74,4 +77,4 @@ export class WebFirst {
 /** The process's requests, counted by the app's first middleware and respected by the sender. */
 const shared = new WebFirst();
 export const countRequests = (): MiddlewareHandler => shared.middleware();
-export const requestsDone = (maxMs: number): Promise<void> => shared.requestsDone(maxMs);
+export const requestsDone = (maxMs = WEB_FIRST_MAX_WAIT_MS): Promise<void> => shared.requestsDone(maxMs);

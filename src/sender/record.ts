@@ -42,8 +42,6 @@ export interface OutcomeRecord {
   audit: { action: string; summary: string; after: Record<string, unknown>; result: 'ok' | 'failed' };
 }
 
-/** Longest a batch waits for the web requests being served. */
-const WEB_FIRST_MAX_WAIT_MS = 25;
 
 /** Most outcomes written in one transaction. */
 const MAX_BATCH = 100;
@@ -77,7 +75,7 @@ export class OutcomeWriter {
     try {
       while (this.#pending.length) {
         // Web requests first (src/http/busy.ts): the database work of a batch waits for the pages being served.
-        await requestsDone(WEB_FIRST_MAX_WAIT_MS);
+        await requestsDone();
         const batch = this.#pending.splice(0, MAX_BATCH);
         try {
           await this.#writeBatch(batch.map((b) => b.record));

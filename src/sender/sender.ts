@@ -54,8 +54,6 @@ const SENDER_ACTOR: AuditActor = { actorId: null, actorName: 'Posel', ip: null, 
 const TEST_MAILBOX_ID = 'test-mailbox';
 /** How often leases of messages in flight are renewed, as a share of the lease. */
 const RENEW_EVERY = 1 / 3;
-/** Longest a claim or a build waits for the web requests being served (sending never starves under page load). */
-const WEB_FIRST_MAX_WAIT_MS = 25;
 /** How often expired leases (of a crashed sender) are requeued. */
 const SWEEP_EVERY_MS = 30_000;
 
@@ -224,7 +222,7 @@ export class Sender {
           continue;
         }
         await this.#sweepExpiredLeases();
-        await requestsDone(WEB_FIRST_MAX_WAIT_MS); // web requests first (src/http/busy.ts)
+        await requestsDone(); // web requests first (src/http/busy.ts)
         const claimed = await this.#claim(accountId, isDefault, room);
         if (!claimed) {
           paused = true;
@@ -451,7 +449,7 @@ class Gate {
     try {
       await new Promise((resolve) => setImmediate(resolve));
       // Web requests first: a page being served by this process finishes before the next build starts.
-      await requestsDone(WEB_FIRST_MAX_WAIT_MS);
+      await requestsDone();
       return await task();
     } finally {
       const next = this.#waiting.shift();

@@ -11,8 +11,6 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 
 export type Security = 'none' | 'starttls' | 'tls';
 
-/** Longest the next slice of a message waits for the web requests being served. */
-const WEB_FIRST_MAX_WAIT_MS = 25;
 
 export interface TransportConfig {
   /** Identifies the configuration: a changed key gets a fresh transport. */
@@ -126,7 +124,7 @@ export class Transports {
         const current = chunks[chunk]!;
         const slice = current.subarray(offset, (offset += 64 * 1024));
         // Web requests first (src/http/busy.ts): the next slice waits while a page is being served.
-        void requestsDone(WEB_FIRST_MAX_WAIT_MS).then(() => {
+        void requestsDone().then(() => {
           if (!this.destroyed) this.push(slice);
         });
       },
