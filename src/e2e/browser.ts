@@ -92,8 +92,14 @@ export async function startBrowserApp(js: boolean, prefix = '', options: { sendi
     // swapped-in inputs of the same id: a CSP inline-style violation caused by the test, not the app.
     shot: (step) => page.screenshot({ path: path.join(SCREENSHOTS, `${prefix}${mode}-${step}.png`), fullPage: true, caret: 'initial' }),
     async clickTo(selector, target, arrived, boosted = true) {
-      if (js) await page.evaluate(() => Object.assign(window, { e2eMarker: true }));
+      // Mark what is on screen now: when the page already has the target's path (a link that drops a
+      // query), the URL test alone would pass before the new page arrives.
+      if (js) await page.evaluate(() => {
+        Object.assign(window, { e2eMarker: true });
+        for (const el of document.body.children) el.setAttribute('data-e2e-stale', '');
+      });
       await Promise.all([page.waitForURL((url) => url.pathname === target), page.click(selector)]);
+      if (js) await page.locator('[data-e2e-stale]').first().waitFor({ state: 'detached' });
       await arrived.waitFor();
       expect(pathname()).toBe(target);
       if (js) expect(await page.evaluate(() => 'e2eMarker' in window), `${selector} boosted?`).toBe(boosted);
