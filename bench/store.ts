@@ -299,7 +299,6 @@ async function dedup(root: string) {
             messageIdHeader: `<bench.${i}.${randomBytes(4).toString('hex')}@posel.test>`,
             subject: `Ceník 2026 – zákazník ${i}`,
             bodyBlob: await store.putBlob(html),
-            search: sql`to_tsvector('simple', ${`Ceník 2026 zákazník ${i}`})`,
           });
         }
         await db.insert(messages).values(rows as never);

@@ -351,16 +351,18 @@ export async function generateForCampaign(
           const size = Buffer.byteLength(m!.html, 'utf8') + m!.files.reduce((sum, f) => sum + f.sizeBytes, 0);
           return sql`('draft', ${m!.header}, ${m!.subject}, ${JSON.stringify([m!.to])}::jsonb, ${m!.to.address}, ${m!.blobId}, ${size}, ${m!.files.length},
             ${m!.clientId}::int, ${m!.orderId}::int, ${campaign.listId}::int, ${campaignId}::int, ${campaign.templateId}::int, true, ${campaign.createdBy}::int, ${campaign.createdBy}::int,
-            ${m!.unsubscribeUrl}::text, ${searchVector(m!.subject, `${m!.to.name ?? ''} ${m!.to.address}`, m!.text)})`;
+            ${m!.unsubscribeUrl}::text)`;
         });
         const inserted = rowsOf<{ id: number; header: string }>(
           await tx.execute(sql`
             insert into messages (status, message_id_header, subject, to_addrs, recipients, body_blob, size_bytes, attachment_count,
-                                  client_id, order_id, list_id, campaign_id, template_id, generated, created_by, updated_by, unsubscribe_url, search)
+                                  client_id, order_id, list_id, campaign_id, template_id, generated, created_by, updated_by, unsubscribe_url)
             values ${sql.join(rows, sql`, `)}
             returning id, message_id_header as header`),
         );
         for (const r of inserted) idByHeader.set(r.header, r.id);
+        const vectors = toInsert.map(({ message: m }) => sql`(${idByHeader.get(m!.header)!}::int, ${searchVector(m!.subject, `${m!.to.name ?? ''} ${m!.to.address}`, m!.text)})`);
+        await tx.execute(sql`insert into message_search (message_id, search) values ${sql.join(vectors, sql`, `)}`);
         const attachmentRows = toInsert.flatMap(({ message: m }) =>
           m!.files.map((f, position) => ({ messageId: idByHeader.get(m!.header)!, blobId: f.blobId, filename: f.filename, contentType: f.contentType, sizeBytes: f.sizeBytes, position })),
         );

@@ -46,7 +46,6 @@ describe('the dashboard', () => {
         toAddrs: [{ address: `klient${seq}@firma.cz` }],
         recipients: `klient${seq}@firma.cz`,
         bodyBlob: blob,
-        search: sql`''::tsvector`,
         sentAt: fields.sentAt ?? null,
         queuedAt: fields.queuedAt ?? null,
         lastResult: fields.lastResult ?? null,

@@ -84,7 +84,6 @@ describe.each([true, false])('bulk actions and inline editing in the browser, Ja
         toAddrs: [{ address: `k${i}@firma.cz` }],
         recipients: `k${i}@firma.cz`,
         bodyBlob: blob,
-        search: sql`''::tsvector`,
         sendAt: new Date(Date.now() + 86_400_000),
       })),
     );

@@ -29,7 +29,6 @@ describe('the built-in test mailbox', () => {
         toAddrs: [{ address: 'marie@dvorakova.cz', name: 'Marie Dvořáková' }],
         recipients: 'marie@dvorakova.cz',
         bodyBlob: await t.store.putBlob('<p>Děkujeme za objednávku.</p>'),
-        search: sql`''::tsvector`,
         sendAt: new Date(),
       })
       .returning();

@@ -20,7 +20,7 @@ import { safeFilename } from '../mail/mime.ts';
 import { cancel, queueMessage, reschedule, retry, sendNow, type BulkResult } from '../sender/queue.ts';
 import { getSendDefaults, mailKindOf } from '../settings/send-defaults.ts';
 import type { Store } from '../store/store.ts';
-import { filterConditions, type MessageFilter } from './queries.ts';
+import { filterConditions, matchesSearch, type MessageFilter } from './queries.ts';
 import { canDeleteMessage, type RuleUser } from './rules.ts';
 import { deletedDraftAudit, messageMime } from './service.ts';
 import { settleMessageSearch } from './search.ts';
@@ -96,7 +96,7 @@ export async function matchingIds(db: Db, filter: MessageFilter, query: SQL | nu
   const rows = await db
     .select({ id: messages.id })
     .from(messages)
-    .where(and(...filterConditions(filter), ...(query ? [sql`${messages.search} @@ ${query}`] : [])))
+    .where(and(...filterConditions(filter), ...(query ? [matchesSearch(query)] : [])))
     .orderBy(desc(messages.createdAt), desc(messages.id))
     .limit(limit + 1);
   return { ids: rows.slice(0, limit).map((r) => r.id), capped: rows.length > limit };
@@ -104,7 +104,7 @@ export async function matchingIds(db: Db, filter: MessageFilter, query: SQL | nu
 
 /** How many messages match, counted up to `cap + 1` (a count of a million rows per page view would cost). */
 export async function countMatching(db: Db, filter: MessageFilter, query: SQL | null, cap = BULK_MAX): Promise<number> {
-  const where = and(...filterConditions(filter), ...(query ? [sql`${messages.search} @@ ${query}`] : []));
+  const where = and(...filterConditions(filter), ...(query ? [matchesSearch(query)] : []));
   const sub = db.select({ one: sql`1` }).from(messages).where(where).limit(cap + 1).as('m');
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(sub);
   return row?.n ?? 0;

@@ -2,7 +2,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { and, eq, sql } from 'drizzle-orm';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activities, auditLog, clients, contracts, messageAttachments, messages, orders } from '../db/schema/index.ts';
+import { activities, auditLog, clients, contracts, messageAttachments, messages, messageSearch, orders } from '../db/schema/index.ts';
 import { createTemplate } from '../templates/service.ts';
 import { createDraft } from './service.ts';
 import { addUser, ADMIN, createAdminApp, createTestApp, signIn, SYSTEM, type TestClient } from '../test-support/harness.ts';
@@ -311,11 +311,22 @@ describe('search vector', () => {
   it('indexes subject, recipients (also split at @ and dots) and body text, without diacritics', async () => {
     const id = await newDraft(admin, { to: '"Petr Šťastný" <petr.stastny@example.org>', subject: 'Žádost o cenovou nabídku', body: '<p>Posíláme <b>harmonogram</b> prací.</p>' });
     const found = async (q: string) =>
-      (await t.db.select({ id: messages.id }).from(messages).where(sql`${messages.search} @@ to_tsquery('posel_unaccent', ${q})`)).map((r) => r.id);
+      (await t.db.select({ id: messageSearch.messageId }).from(messageSearch).where(sql`${messageSearch.search} @@ to_tsquery('posel_unaccent', ${q})`)).map((r) => r.id);
     expect(await found('zadost')).toContain(id);
     expect(await found('stastny')).toContain(id);
     expect(await found('example')).toContain(id);
     expect(await found('harmonogram')).toContain(id);
+  });
+
+  it('follows an edit: the new words are found, the old ones no longer', async () => {
+    const id = await newDraft(admin, { to: 'jan@novak.cz', subject: 'Objednávka vánočních ozdob', body: '<p>Posíláme katalog.</p>' });
+    expect((await compose(admin, `/messages/${id}/edit`, { action: 'save', version: '1', to: 'jan@novak.cz', subject: 'Objednávka velikonočních kraslic', body: '<p>Posíláme ceník.</p>' })).status).toBe(303);
+    const found = async (q: string) =>
+      (await t.db.select({ id: messageSearch.messageId }).from(messageSearch).where(sql`${messageSearch.search} @@ to_tsquery('posel_unaccent', ${q})`)).map((r) => r.id);
+    expect(await found('kraslic:*')).toContain(id);
+    expect(await found('cenik')).toContain(id);
+    expect(await found('ozdob:*')).not.toContain(id);
+    expect(await found('katalog')).not.toContain(id);
   });
 });
 

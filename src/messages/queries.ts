@@ -10,6 +10,7 @@ import {
   MESSAGE_STATUSES,
   messageAttachments,
   messages,
+  messageSearch,
   orders,
   templates,
   users,
@@ -141,6 +142,11 @@ export interface MessageFilter {
   campaignId?: number;
 }
 
+/** Messages whose words match a search (`searchTsQuery`): their vectors are in `message_search`. */
+export function matchesSearch(query: SQL): SQL {
+  return sql`exists (select 1 from ${messageSearch} where ${messageSearch.messageId} = ${messages.id} and ${messageSearch.search} @@ ${query})`;
+}
+
 /** The WHERE parts of a filter (bulk actions re-run it for "all matching": src/messages/bulk.ts). */
 export function filterConditions(filter: MessageFilter): SQL[] {
   const where: SQL[] = [...linkConditions(filter.link ?? {})];
@@ -225,15 +231,16 @@ export async function searchMessages(
   db: Db,
   params: MessageFilter & { query: SQL; page: number; limit: number },
 ): Promise<{ rows: (MessageRow & { bodyBlob: string })[]; more: boolean; capped: boolean }> {
-  const where = [...filterConditions(params), sql`${messages.search} @@ ${params.query}`];
+  const where = [...filterConditions(params), sql`${messageSearch.search} @@ ${params.query}`];
   const offset = (params.page - 1) * params.limit;
   if (offset >= SEARCH_CANDIDATES) return { rows: [], more: false, capped: false };
   // Three steps, visibly, because the order matters for speed at a million messages:
   // 1. candidates: the newest matches, one more than we rank (to know there were more). For a common word
   //    the planner walks messages_created_idx backwards and stops early; for a rare one it takes the GIN index.
   const candidates = db
-    .select({ id: messages.id, createdAt: messages.createdAt, search: messages.search })
+    .select({ id: messages.id, createdAt: messages.createdAt, search: messageSearch.search })
     .from(messages)
+    .innerJoin(messageSearch, eq(messageSearch.messageId, messages.id))
     .where(and(...where))
     .orderBy(desc(messages.createdAt), desc(messages.id))
     .limit(SEARCH_CANDIDATES + 1)
@@ -272,7 +279,7 @@ export async function listMessagesFor(db: Db, link: MessageLink, limit = 20): Pr
 
 /** A message with the names of everything it links to, for the detail page and the composer. */
 export async function getMessage(db: Db, id: number) {
-  const { search: _search, ...messageColumns } = getTableColumns(messages);
+  const messageColumns = getTableColumns(messages);
   const [row] = await db
     .select({
       message: messageColumns,

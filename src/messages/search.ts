@@ -120,8 +120,9 @@ export async function searchSnippets(db: Db, store: Store, rows: { id: number; s
  * outgrows gin_pending_list_limit during an insert. Safe to run any time and concurrently with searches.
  */
 export async function settleMessageSearch(db: Db): Promise<void> {
-  await db.execute(sql`select gin_clean_pending_list('messages_search_idx'::regclass)`);
+  await db.execute(sql`select gin_clean_pending_list('message_search_idx'::regclass)`);
   await db.execute(sql`analyze messages`);
+  await db.execute(sql`analyze message_search`);
 }
 
 /** A text[] literal (both drivers take it as one parameter). */

@@ -8,7 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { recordMailActivity } from '../activities/mail.ts';
 import { recordAudit, type AuditActor, type AuditEntry } from '../audit/queries.ts';
 import { rowsOf, type Db } from '../db/client.ts';
-import { messageAttachments, messages, type MessageAddress } from '../db/schema/index.ts';
+import { messageAttachments, messages, messageSearch, type MessageAddress } from '../db/schema/index.ts';
 import { FieldRuleError, NotFoundError, RuleError } from '../errors.ts';
 import type { FieldErrors } from '../http/forms.ts';
 import { formatAddressList, parseAddressList } from '../mail/address.ts';
@@ -231,10 +231,10 @@ export async function createDraft(
         generated: options.generated ?? false,
         createdBy: actor.actorId,
         updatedBy: actor.actorId,
-        search: searchVector(input.subject, recipientsText(input), body.text),
       })
       .returning({ id: messages.id });
     const id = row!.id;
+    await tx.insert(messageSearch).values({ messageId: id, search: searchVector(input.subject, recipientsText(input), body.text) });
     await insertAttachments(tx, id, input.attachments);
     await recordAudit(tx, actor, {
       action: 'message.create',
@@ -289,9 +289,10 @@ export async function updateDraft(
         updatedBy: actor.actorId,
         updatedAt: sql`now()`,
         version: before.version + 1,
-        search: searchVector(input.subject, recipientsText(input), body.text),
       })
       .where(and(eq(messages.id, id), eq(messages.version, expectedVersion)));
+    const search = searchVector(input.subject, recipientsText(input), body.text);
+    await tx.insert(messageSearch).values({ messageId: id, search }).onConflictDoUpdate({ target: messageSearch.messageId, set: { search } });
     await tx.delete(messageAttachments).where(eq(messageAttachments.messageId, id));
     await insertAttachments(tx, id, input.attachments);
     await recordAudit(tx, actor, {

@@ -57,7 +57,7 @@ export async function hasAccounts(db: Db): Promise<boolean> {
   return rowsOf<{ n: boolean }>(await db.execute(sql`select exists (select 1 from smtp_accounts) as n`))[0]?.n === true;
 }
 
-/** A claimed message: the columns sending needs (not the search vector), its files and suppressed addresses. */
+/** A claimed message: the columns sending needs, its files and suppressed addresses. */
 export interface ClaimedMessage {
   id: number;
   subject: string;

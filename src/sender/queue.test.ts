@@ -1,7 +1,7 @@
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, messageAttachments, messages, smtpAccounts } from '../db/schema/index.ts';
+import { auditLog, messageAttachments, messages, messageSearch, smtpAccounts } from '../db/schema/index.ts';
 import { RuleError } from '../errors.ts';
 import { createTestApp, SYSTEM } from '../test-support/harness.ts';
 import { startSmtpPeer, type SmtpPeer } from '../test-support/smtp-peer.ts';
@@ -31,10 +31,10 @@ async function draft(to: string[], extra: Partial<typeof messages.$inferInsert> 
       toAddrs: to.map((address) => ({ address })),
       recipients: to.join(', '),
       bodyBlob: await t.store.putBlob('<p>Zveme vás.</p>'),
-      search: sql`to_tsvector('posel_unaccent', 'Pozvánka na veletrh')`,
       ...extra,
     })
     .returning();
+  await t.db.insert(messageSearch).values({ messageId: m!.id, search: sql`to_tsvector('posel_unaccent', 'Pozvánka na veletrh')` });
   return m!;
 }
 const row = async (id: number) => (await t.db.select().from(messages).where(eq(messages.id, id)))[0]!;
@@ -72,6 +72,9 @@ describe('queueing a draft', () => {
     expect(rows[0]!.messageIdHeader).toBe(m.messageIdHeader);
     const files = await t.db.select().from(messageAttachments).where(inArray(messageAttachments.messageId, ids));
     expect(files.map((f) => f.blobId)).toEqual([pdf, pdf, pdf]);
+    // Each copy is found by the words of the message it was split from.
+    const found = await t.db.select({ id: messageSearch.messageId }).from(messageSearch).where(and(inArray(messageSearch.messageId, ids), sql`${messageSearch.search} @@ to_tsquery('posel_unaccent', 'veletrh')`));
+    expect(found.map((r) => r.id).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it('together, within the account\'s recipients-per-message limit: as few messages as the limit allows', async () => {

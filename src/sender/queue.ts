@@ -98,15 +98,19 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
     if (groups.length > 1) {
       const domain = await messageIdDomain(tx);
       const files = await tx.select().from(messageAttachments).where(eq(messageAttachments.messageId, id));
-      const { id: _id, messageIdHeader: _mid, version: _v, search: _s, ...rest } = message;
+      const { id: _id, messageIdHeader: _mid, version: _v, ...rest } = message;
       for (const group of groups.slice(1)) {
         const [copy] = await tx
           .insert(messages)
-          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(domain), ...fieldsOf(group), search: sql`(select search from messages where id = ${id})` })
+          .values({ ...rest, ...common, version: 1, messageIdHeader: newMessageId(domain), ...fieldsOf(group) })
           .returning({ id: messages.id });
         if (files.length) await tx.insert(messageAttachments).values(files.map(({ id: _f, ...f }) => ({ ...f, messageId: copy!.id })));
         ids.push(copy!.id);
       }
+      // Copies are found by the same words as the message they were split from.
+      await tx.execute(sql`insert into message_search (message_id, search)
+                           select copy, s.search from message_search s, unnest(${`{${ids.slice(1).join(',')}}`}::int[]) as copy
+                            where s.message_id = ${id}`);
     }
     await recordAudit(tx, actor, {
       action: 'message.queue',

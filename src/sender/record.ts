@@ -154,6 +154,10 @@ export class OutcomeWriter {
         result: r.audit.result,
       })),
     );
+    // The batch's ids again as an array: the planner then finds the rows by primary key. Joined only to the
+    // recordset (estimated at 100 rows, whatever its size), it scanned every 'sending' entry of the status
+    // index and the dead row versions behind them, on every batch.
+    const ids = `{${records.map((r) => r.messageId).join(',')}}`;
     const lost = rowsOf<{ object_id: string; action: string }>(
       await db.execute(sql`
         with x as (
@@ -169,7 +173,7 @@ export class OutcomeWriter {
              set status = x.status, lease_owner = null, lease_until = null, last_result = x.response,
                  send_at = x.send_at, sent_at = x.sent_at, attempt_count = m.attempt_count - x.uncount
             from x
-           where m.id = x.message_id and m.status = 'sending' and m.lease_owner = ${this.#owner}
+           where m.id = any(${ids}::int[]) and m.id = x.message_id and m.status = 'sending' and m.lease_owner = ${this.#owner}
           returning m.id)
         insert into audit_log (actor_id, actor_name, action, object_type, object_id, summary, before, after, ip, request_id, result)
         select ${this.#actor.actorId}::int, ${this.#actor.actorName}::text,

@@ -22,7 +22,6 @@ describe('the outbox page', () => {
         toAddrs: [{ address: `klient${seq}@firma.cz` }],
         recipients: `klient${seq}@firma.cz`,
         bodyBlob: await t.store.putBlob('<p>x</p>'),
-        search: sql`''::tsvector`,
         sendAt: new Date(Date.now() + 3_600_000),
         lastResult: status === 'deferred' ? '451 4.7.1 Greylisted, try again in 300 seconds' : null,
       })

@@ -43,7 +43,6 @@ async function queue(to: string[], extra: Partial<typeof messages.$inferInsert> 
       toAddrs: to.map((address) => ({ address })),
       recipients: to.join(', '),
       bodyBlob,
-      search: sql`''::tsvector`,
       sendAt: clock,
       queuedAt: clock,
       ...extra,

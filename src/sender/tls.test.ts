@@ -60,7 +60,6 @@ async function accountAndMessage(security: 'starttls' | 'tls', allowInvalidCert:
       toAddrs: [{ address: 'jan@novak.cz' }],
       recipients: 'jan@novak.cz',
       bodyBlob: await t.store.putBlob('<p>Dobrý den</p>'),
-      search: sql`''::tsvector`,
       sendAt: new Date(),
       accountId: a!.id,
     })

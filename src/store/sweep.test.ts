@@ -15,7 +15,7 @@ describe('store sweep against the database', () => {
     const body = await t.store.putBlob('<p>Dobrý den</p>');
     const templateFile = await t.store.putBlob(Buffer.alloc(1000, 7));
     const orphan = await t.store.putBlob('nikdo mě nepoužívá');
-    await t.db.insert(messages).values({ messageIdHeader: '<sweep-1@posel.invalid>', bodyBlob: body, search: sql`''::tsvector` });
+    await t.db.insert(messages).values({ messageIdHeader: '<sweep-1@posel.invalid>', bodyBlob: body });
     const [template] = await t.db.insert(templates).values({ name: 'Faktura', purpose: 'order' }).returning();
     await t.db.insert(templateAttachments).values({
       templateId: template!.id,
@@ -46,8 +46,8 @@ describe('store sweep against the database', () => {
     const [a, b] = await t.db
       .insert(messages)
       .values([
-        { messageIdHeader: '<sweep-pack-1@posel.invalid>', bodyBlob: first!, search: sql`''::tsvector` },
-        { messageIdHeader: '<sweep-pack-2@posel.invalid>', bodyBlob: second!, search: sql`''::tsvector` },
+        { messageIdHeader: '<sweep-pack-1@posel.invalid>', bodyBlob: first! },
+        { messageIdHeader: '<sweep-pack-2@posel.invalid>', bodyBlob: second! },
       ])
       .returning();
     await sweepStore(t.db, t.store, { graceMs: 0 });

@@ -272,7 +272,7 @@ describe('template pages', () => {
   it('deletes after a confirmation; messages written from it keep their copy', async () => {
     const [message] = await t.db
       .insert(messages)
-      .values({ messageIdHeader: '<t1@posel.invalid>', subject: 'Order OBJ-2026-0042', bodyBlob: 'x', templateId, search: '' })
+      .values({ messageIdHeader: '<t1@posel.invalid>', subject: 'Order OBJ-2026-0042', bodyBlob: 'x', templateId })
       .returning({ id: messages.id });
     const confirm = await admin.get(`/templates/${templateId}/delete`);
     expect(text(await confirm.text())).toContain('Smazat šablonu „Potvrzení objednávky v2“?');

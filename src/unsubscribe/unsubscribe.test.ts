@@ -45,7 +45,6 @@ describe('unsubscribing from marketing mail', () => {
         toAddrs: [{ address: 'x@y.cz' }],
         recipients: 'x@y.cz',
         bodyBlob: await t.store.putBlob('<p>x</p>'),
-        search: sql`''::tsvector`,
         clientId,
         campaignId,
       })

@@ -3,9 +3,8 @@
  * (not through the composer), each with its own Message-ID, optionally sharing one attachment blob.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { messageAttachments, messages } from '../../db/schema/index.ts';
+import { messageAttachments, messages, messageSearch } from '../../db/schema/index.ts';
 import { searchVector } from '../../messages/service.ts';
 
 export interface SeedAttachment {
@@ -24,7 +23,7 @@ export interface SeedOptions {
   sendAt?: Date;
   /** The recipient of message i. */
   to?: (i: number) => string;
-  /** The body text message i is found by (as a composed message's search vector); none: an empty vector. */
+  /** The body text message i is found by (as a composed message's search vector); none: not found by search. */
   searchText?: (i: number) => string;
   batch?: number;
 }
@@ -37,7 +36,7 @@ export async function seedQueue(db: Db, options: SeedOptions): Promise<string[]>
   const batch = options.batch ?? 500;
   const ids: string[] = [];
   for (let start = 0; start < options.count; start += batch) {
-    const rows = [];
+    const rows: (typeof messages.$inferInsert & { subject: string; recipients: string })[] = [];
     for (let i = start; i < Math.min(options.count, start + batch); i++) {
       const messageIdHeader = `<seed-${run}-${i}@posel.test>`;
       ids.push(messageIdHeader);
@@ -50,7 +49,6 @@ export async function seedQueue(db: Db, options: SeedOptions): Promise<string[]>
         toAddrs: [{ address, name: `Klient č. ${i}` }],
         recipients: address,
         bodyBlob: options.bodyBlobs[i % options.bodyBlobs.length]!,
-        search: options.searchText ? searchVector(subject, address, options.searchText(i)) : sql`''::tsvector`,
         sendAt,
         queuedAt: sendAt,
         accountId: options.accountId,
@@ -58,6 +56,10 @@ export async function seedQueue(db: Db, options: SeedOptions): Promise<string[]>
       });
     }
     const inserted = await db.insert(messages).values(rows).returning({ id: messages.id });
+    const searchText = options.searchText;
+    if (searchText) {
+      await db.insert(messageSearch).values(inserted.map((m, k) => ({ messageId: m.id, search: searchVector(rows[k]!.subject, rows[k]!.recipients, searchText(start + k)) })));
+    }
     const file = options.attachment;
     if (file) {
       await db.insert(messageAttachments).values(inserted.map((m) => ({ messageId: m.id, ...file })));
