@@ -231,9 +231,23 @@ export async function searchMessages(
   db: Db,
   params: MessageFilter & { query: SQL; page: number; limit: number },
 ): Promise<{ rows: (MessageRow & { bodyBlob: string })[]; more: boolean; capped: boolean }> {
-  const where = [...filterConditions(params), sql`${messageSearch.search} @@ ${params.query}`];
   const offset = (params.page - 1) * params.limit;
   if (offset >= SEARCH_CANDIDATES) return { rows: [], more: false, capped: false };
+  // Without parallel workers: for this query the planner likes them (it guesses thousands of matches for
+  // a rare word), and starting them cost more than the whole search (1,000,000 messages on the server:
+  // rare word p50 18.4 → 6.1 ms, common word 42.2 → 22.0 ms). The embedded database has none anyway.
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local max_parallel_workers_per_gather = 0`);
+    return rankedPage(tx, params, offset);
+  });
+}
+
+async function rankedPage(
+  db: Db,
+  params: MessageFilter & { query: SQL; page: number; limit: number },
+  offset: number,
+): Promise<{ rows: (MessageRow & { bodyBlob: string })[]; more: boolean; capped: boolean }> {
+  const where = [...filterConditions(params), sql`${messageSearch.search} @@ ${params.query}`];
   // Three steps, visibly, because the order matters for speed at a million messages:
   // 1. candidates: the newest matches, one more than we rank (to know there were more). For a common word
   //    the planner walks messages_created_idx backwards and stops early; for a rare one it takes the GIN index.
