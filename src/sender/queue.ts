@@ -11,6 +11,7 @@ import type { Db } from '../db/client.ts';
 import { messageAttachments, messages, smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
 import { messageIdDomain, newMessageId } from '../messages/service.ts';
+import { pgArray } from '../lists/queries.ts';
 
 /** individual: one message per recipient; together: one message to all (optionally all in Bcc). */
 export const SEND_MODES = ['individual', 'together', 'desktop'] as const;
@@ -109,7 +110,7 @@ export async function queueMessage(db: Db, actor: AuditActor, id: number, option
       }
       // Copies are found by the same words as the message they were split from.
       await tx.execute(sql`insert into message_search (message_id, search)
-                           select copy, s.search from message_search s, unnest(${`{${ids.slice(1).join(',')}}`}::int[]) as copy
+                           select copy, s.search from message_search s, unnest(${pgArray(ids.slice(1))}::int[]) as copy
                             where s.message_id = ${id}`);
     }
     await recordAudit(tx, actor, {

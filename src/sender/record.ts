@@ -16,6 +16,7 @@ import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import { requestsDone } from '../http/busy.ts';
 import { rowsOf, type Db } from '../db/client.ts';
 import { smtpAccounts } from '../db/schema/index.ts';
+import { pgArray } from '../lists/queries.ts';
 
 /** One finished send, ready to be written. */
 export interface OutcomeRecord {
@@ -157,7 +158,7 @@ export class OutcomeWriter {
     // The batch's ids again as an array: the planner then finds the rows by primary key. Joined only to the
     // recordset (estimated at 100 rows, whatever its size), it scanned every 'sending' entry of the status
     // index and the dead row versions behind them, on every batch.
-    const ids = `{${records.map((r) => r.messageId).join(',')}}`;
+    const ids = pgArray(records.map((r) => r.messageId));
     const lost = rowsOf<{ object_id: string; action: string }>(
       await db.execute(sql`
         with x as (
