@@ -1,7 +1,8 @@
 /**
  * Building a message as MIME (an .eml file, or what SMTP sends). Headers and the MIME tree come from
  * nodemailer's MimeNode (its header encoding, folding and address handling); the parts' bodies are
- * encoded here, synchronously, with nodemailer's own quoted-printable and base64 functions, so the bytes
+ * encoded here, synchronously, with nodemailer's own quoted-printable escaping (its line wrapping redone
+ * in `qp.ts`) and base64, so the bytes
  * are the same as nodemailer's streaming `build()` gives, at a fraction of its cost. A body's text and
  * HTML parts and an attachment's part can be encoded once (`encodeBody`, `encodeAttachment`) and put into
  * any number of messages (`assembleMime`): the sender does that for a body or a file many messages share.
@@ -12,9 +13,9 @@
 import { PassThrough } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
-import * as qp from 'nodemailer/lib/qp';
 import type { MessageAddress } from './address.ts';
 import { htmlToPlainText } from './html.ts';
+import { quotedPrintable } from './qp.ts';
 
 export interface MimeAttachment {
   filename: string;
@@ -121,33 +122,6 @@ function base64Lines(content: Buffer): Buffer {
     to += b64.copy(out, to, from, Math.min(from + 76, b64.length));
   }
   return out;
-}
-
-/** Input slice of nodemailer's quoted-printable encoder stream (its wrap decisions depend on it). */
-const QP_SLICE = 64 * 1024;
-
-/**
- * Quoted-printable in lines of at most 76 characters, as nodemailer's encoder stream writes it: trailing
- * spaces and tabs held back and encoded at the end, the input taken in 64 KiB slices, the last line of
- * each slice wrapped again with the next.
- */
-function quotedPrintable(content: Buffer): Buffer {
-  let end = content.length;
-  while (end > 0 && (content[end - 1] === 0x20 || content[end - 1] === 0x09)) end--;
-  const out: string[] = [];
-  let line = '';
-  const slices = (bytes: Buffer) => {
-    for (let start = 0; start < bytes.length; start += QP_SLICE) {
-      const wrapped = qp.wrap(line + qp.encode(bytes.subarray(start, Math.min(start + QP_SLICE, bytes.length))), 76);
-      const lastLf = wrapped.lastIndexOf('\n');
-      line = wrapped.substring(lastLf + 1);
-      out.push(wrapped.substring(0, lastLf + 1));
-    }
-  };
-  slices(content.subarray(0, end));
-  slices(content.subarray(end));
-  out.push(line);
-  return Buffer.from(out.join(''), 'latin1');
 }
 
 /**
