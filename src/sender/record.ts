@@ -4,7 +4,7 @@
  * new states, suppressions, paused accounts and one audit row per message — one statement (one round
  * trip) in the usual case, a transaction of several when an address is suppressed or an account paused.
  * So the audit chain's lock and the commit's flush are paid once per batch instead of once per message,
- * and a send's "sent" is still committed as soon as the batch before it is (milliseconds after the 250).
+ * and a send's "sent" is committed at most `GATHER_MS` (25 ms) after the batch before it started.
  *
  * A message whose lease this sender lost meanwhile (it took longer than the lease, and another sender
  * requeued it) keeps the state its new owner gives it: the attempt is recorded, and its audit row says
@@ -46,6 +46,15 @@ export interface OutcomeRecord {
 
 /** Most outcomes written in one transaction. */
 const MAX_BATCH = 100;
+/**
+ * A batch starts at most this long after the one before it started, so the outcomes of sends that finish
+ * meanwhile share its statement: written one or two at a time (sends finish every few milliseconds), the
+ * statement's parsing, planning, commit and audit-chain lock cost the database more than the rows did.
+ * The first outcome after a quiet spell is written at once.
+ */
+const GATHER_MS = 25;
+/** Pending outcomes that are written at once, without waiting for the rest of `GATHER_MS`. */
+const GATHER_ENOUGH = 32;
 
 export class OutcomeWriter {
   readonly #db: Db;
@@ -55,6 +64,8 @@ export class OutcomeWriter {
   readonly #now: () => Date;
   #pending: { record: OutcomeRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #flushing: Promise<void> | null = null;
+  /** When the last batch started (performance.now()). */
+  #lastBatch = -Infinity;
 
   constructor(options: { db: Db; owner: string; actor: AuditActor; logger: Logger; now: () => Date }) {
     this.#db = options.db;
@@ -75,6 +86,9 @@ export class OutcomeWriter {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length) {
+        const wait = this.#lastBatch + GATHER_MS - performance.now();
+        if (wait > 0 && this.#pending.length < GATHER_ENOUGH) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.#lastBatch = performance.now();
         // Web requests first (src/http/busy.ts): the database work of a batch waits for the pages being served.
         await requestsDone();
         const batch = this.#pending.splice(0, MAX_BATCH);
