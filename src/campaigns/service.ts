@@ -8,7 +8,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordCampaignMailActivities } from '../activities/mail.ts';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
-import { rowsOf, type Db } from '../db/client.ts';
+import { pgArray, rowsOf, type Db } from '../db/client.ts';
 import { campaignAttachments, campaignRecipients, campaigns, messages, templates } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
 import { safeFilename } from '../mail/mime.ts';
@@ -76,7 +76,7 @@ export async function createCampaign(db: Db, actor: AuditActor, input: NewCampai
           await tx.execute(sql`
             insert into campaign_recipients (campaign_id, position, order_id, client_id)
             select ${id}, (${base} + row_number() over (order by s.ord) - 1)::int, o.id, o.client_id
-              from unnest(${`{${chunk.join(',')}}`}::int[]) with ordinality as s(order_id, ord)
+              from unnest(${pgArray(chunk)}::int[]) with ordinality as s(order_id, ord)
               join orders o on o.id = s.order_id
             returning position`),
         );
@@ -92,7 +92,7 @@ export async function createCampaign(db: Db, actor: AuditActor, input: NewCampai
           await tx.execute(sql`
             insert into campaign_recipients (campaign_id, position, client_id)
             select ${id}, (${base} + row_number() over (order by s.ord) - 1)::int, c.id
-              from unnest(${`{${chunk.join(',')}}`}::int[]) with ordinality as s(client_id, ord)
+              from unnest(${pgArray(chunk)}::int[]) with ordinality as s(client_id, ord)
               join clients c on c.id = s.client_id
             returning position`),
         );

@@ -84,6 +84,14 @@ export function rowsOf<T>(result: unknown): T[] {
   return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
+/**
+ * A Postgres array literal (`{"a","b"}`) sent as ONE text parameter and cast in SQL (`::int[]`, `::text[]`).
+ * Drizzle expands a JS array into one parameter per element, which breaks past 65 535 elements; this does not.
+ */
+export function pgArray(values: readonly (string | number)[]): string {
+  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, (m) => `\\${m}`)}"`)).join(',')}}`;
+}
+
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

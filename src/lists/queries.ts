@@ -1,17 +1,9 @@
 import { and, asc, count, eq, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/client.ts';
+import { pgArray, rowsOf, type Db } from '../db/client.ts';
 import { clients, listMembers, marketingLists } from '../db/schema/index.ts';
 
 /** `%q%` for ILIKE with the wildcards of `q` escaped. */
 export const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-
-/**
- * A Postgres array literal (`{"a","b"}`) sent as ONE text parameter and cast in SQL (`::int[]`, `::text[]`).
- * Drizzle expands a JS array into one parameter per element, which breaks past 65 535 elements; this does not.
- */
-export function pgArray(values: readonly (string | number)[]): string {
-  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, (m) => `\\${m}`)}"`)).join(',')}}`;
-}
 
 /** Every list as `{ id, name }`, by name: for a select box (the address book's "add to list"). */
 export async function listAllLists(db: Db): Promise<{ id: number; name: string }[]> {

@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { recordAudit, type AuditActor, type AuditEntry } from '../audit/queries.ts';
-import { rowsOf, type Db } from '../db/client.ts';
+import { pgArray, rowsOf, type Db } from '../db/client.ts';
 import { listMembers, marketingLists } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
 import { decodeText, readMemberRows, type DecodeProblem, type RowProblem } from './csv-import.ts';
-import { clientsByEmails, clientsByIcos, getList, getMember, listNameTaken, pgArray } from './queries.ts';
+import { clientsByEmails, clientsByIcos, getList, getMember, listNameTaken } from './queries.ts';
 
 export interface ListInput {
   name: string;

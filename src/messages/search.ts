@@ -5,7 +5,7 @@
  * body decrypted from the store for the rows on the page only.
  */
 import { sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from '../db/client.ts';
+import { pgArray, rowsOf, type Db } from '../db/client.ts';
 import type { Store } from '../store/store.ts';
 import { escapeHtml } from '../templates/engine.ts';
 
@@ -102,7 +102,7 @@ export async function searchSnippets(db: Db, store: Store, rows: { id: number; s
       select t.id,
              ts_headline('posel_unaccent', t.subject, q.query, ${`StartSel=${START},StopSel=${STOP},HighlightAll=true`}) as subject,
              ts_headline('posel_unaccent', t.body, q.query, ${HEADLINE}) as body
-        from unnest(${`{${rows.map((r) => r.id).join(',')}}`}::int[], ${toPgArray(rows.map((r) => r.subject))}::text[], ${toPgArray(bodies)}::text[]) as t(id, subject, body),
+        from unnest(${pgArray(rows.map((r) => r.id))}::int[], ${pgArray(rows.map((r) => r.subject))}::text[], ${pgArray(bodies)}::text[]) as t(id, subject, body),
              q`),
   );
   for (const r of result) {
@@ -123,9 +123,4 @@ export async function settleMessageSearch(db: Db): Promise<void> {
   await db.execute(sql`select gin_clean_pending_list('message_search_idx'::regclass)`);
   await db.execute(sql`analyze messages`);
   await db.execute(sql`analyze message_search`);
-}
-
-/** A text[] literal (both drivers take it as one parameter). */
-function toPgArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }

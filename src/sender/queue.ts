@@ -7,11 +7,10 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { recordMailActivity } from '../activities/mail.ts';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
-import type { Db } from '../db/client.ts';
+import { pgArray, type Db } from '../db/client.ts';
 import { messageAttachments, messages, smtpAccounts, type MessageAddress } from '../db/schema/index.ts';
 import { NotFoundError, RuleError } from '../errors.ts';
 import { messageIdDomain, newMessageId } from '../messages/service.ts';
-import { pgArray } from '../lists/queries.ts';
 
 /** individual: one message per recipient; together: one message to all (optionally all in Bcc). */
 export const SEND_MODES = ['individual', 'together', 'desktop'] as const;

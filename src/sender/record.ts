@@ -14,9 +14,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { recordAudit, type AuditActor } from '../audit/queries.ts';
 import { requestsDone } from '../http/busy.ts';
-import { rowsOf, type Db } from '../db/client.ts';
+import { pgArray, rowsOf, type Db } from '../db/client.ts';
 import { smtpAccounts } from '../db/schema/index.ts';
-import { pgArray } from '../lists/queries.ts';
 
 /** One finished send, ready to be written. */
 export interface OutcomeRecord {
