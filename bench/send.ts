@@ -11,11 +11,12 @@
  *       posel:    a `Sender` draining the queue through an SMTP account with pool size N and no limits,
  *                 with all its bookkeeping (claim, store reads, MIME, attempt row, state, audit row).
  *     Messages/s of each, and ratio = posel / baseline.
+ *     Both sides run under the same page load: the communication list (GET /messages, first page of the
+ *     unfiltered list, from the app of src/http/app.ts in this process, signed in as an administrator)
+ *     requested one after another with a 100 ms pause, as people clicking would; its p95 is measured idle,
+ *     while the bare pool sends and while Posel's loop drains the queue.
  *     Also CPU time per message on each side: of this process (with its threads), of the sink, of the
- *     Postgres server's processes and of the whole machine (from /proc), and
- *     the communication list's speed: p95 of GET /messages (the app from src/http/app.ts in this process,
- *     signed in as an administrator, first page of the unfiltered list) measured idle and while Posel's
- *     loop drains the queue.
+ *     Postgres server's processes and of the whole machine (from /proc).
  *  2. Memory: peak RSS (VmHWM from /proc; getrusage would report the parent's) of a sender child process
  *     (src/sender/testing/child.ts) that
  *     drains BENCH_RSS_SMALL (10,000) and then BENCH_RSS_LARGE (100,000) queued messages on the Postgres
@@ -158,8 +159,11 @@ async function fill(database: Database, store: Store, accountId: number, count: 
   await settleMessageSearch(database.db);
 }
 
-/** The bare pool: nodemailer sending prebuilt raw messages, as many in flight as it queues. */
-async function baseline(database: Database, store: Store, port: number, sinkPid?: number): Promise<number> {
+/**
+ * The bare pool: nodemailer sending prebuilt raw messages, as many in flight as it queues, while the list
+ * page is requested as during Posel's drain (the same load on both sides).
+ */
+async function baseline(database: Database, store: Store, port: number, client: TestClient, sinkPid?: number): Promise<number> {
   const rows = await database.db.select().from(messages).orderBy(asc(messages.id));
   const attachment = await store.get(await store.putBlob(ATTACHMENT));
   const raws: { to: string; raw: Buffer }[] = [];
@@ -175,11 +179,14 @@ async function baseline(database: Database, store: Store, port: number, sinkPid?
   const cpu = process.cpuUsage();
   const split = cpuSplit(sinkPid);
   const start = performance.now();
-  await Promise.all(raws.map((r) => transport.sendMail({ envelope: { from: FROM.address, to: [r.to] }, raw: r.raw })));
+  const sent = Promise.all(raws.map((r) => transport.sendMail({ envelope: { from: FROM.address, to: [r.to] }, raw: r.raw })));
+  const pages = await pageTimes(client, { until: sent });
+  await sent;
   const seconds = (performance.now() - start) / 1000;
   transport.close();
-  log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s, CPU ${cpuMsPer(cpu, raws.length)} ms/msg`);
-  log(`            ${split(raws.length)}`);
+  log(`  baseline: ${raws.length} prebuilt messages (avg ${fmt(avgKb)} KB) in ${fmt(seconds, 2)} s = ${fmt(raws.length / seconds)} msgs/s, CPU ${cpuMsPer(cpu, raws.length)} ms/msg (incl. the page requests)`);
+  log(`            ${split(raws.length)} (incl. the page requests)`);
+  log(`  GET /messages while the bare pool sends: ${pages.length} requests, median ${fmt(percentile(pages, 50))} ms, p95 ${fmt(percentile(pages, 95))} ms`);
   return raws.length / seconds;
 }
 
@@ -288,7 +295,6 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
     const t0 = performance.now();
     await fill(database, store, accountId, N_MESSAGES, N_MESSAGES);
     log(`  queued in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-    const base = await baseline(database, store, sink.port, sink.child.pid);
     // The app in this process, as `npm start` runs it next to the sender; an administrator signed in.
     const app = await createTestApp({}, database);
     const client = app.client();
@@ -297,6 +303,7 @@ async function throughput(kind: 'postgres' | 'pglite'): Promise<{ posel: number;
     const idle = await pageTimes(client, { count: 200 });
     const idleP95 = percentile(idle, 95);
     log(`  GET /messages idle (${N_MESSAGES} messages queued): ${idle.length} requests, median ${fmt(percentile(idle, 50))} ms, p95 ${fmt(idleP95)} ms`);
+    const base = await baseline(database, store, sink.port, client, sink.child.pid);
     const mine = await posel(database, store, N_MESSAGES, client, sink.child.pid);
     await rm(app.config.DATA_DIR, { recursive: true, force: true });
     log(`  ratio ${fmt(mine.rate / base, 2)}, page p95 draining/idle ${fmt(mine.pageP95 / idleP95, 2)}  (sink accepted ${await sink.stop()})`);
