@@ -109,7 +109,7 @@ describe('bulk e-mail wizard from the address book', () => {
     expect(step2).toMatch(/Bez E-mailu — bez e-mailu/);
     expect(step2).toMatch(/Špatná Adresa spatna@@adresa neplatná adresa/);
     expect(step2).toMatch(/Blokovaný blok@firma.cz adresa je na seznamu blokovaných/);
-    expect(step2).toContain('Vygenerovat 2 zpráv');
+    expect(step2).toContain('Vygenerovat 2 zprávy');
 
     // Step 3: generate (in the background), progress page.
     res = await admin.post(`/campaigns/${id}/generate`, {});

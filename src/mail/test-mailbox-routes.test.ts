@@ -147,7 +147,7 @@ describe('test mailbox page', () => {
 
   it('deletes everything after a confirmation, and logs it', async () => {
     const confirm = text(await (await admin.get('/test-mailbox/clear')).text());
-    expect(confirm).toContain('Smazat všech 1 zpráv');
+    expect(confirm).toContain('Smazat 1 zprávu z testovací schránky?');
     const res = await admin.post('/test-mailbox/clear', {});
     expect(res.status).toBe(303);
     expect(await t.db.select().from(testMailbox)).toHaveLength(0);

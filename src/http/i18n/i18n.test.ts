@@ -2,10 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { catalogues, formatters, negotiateLocale, translator } from './index.ts';
 
 describe('i18n', () => {
-  it('has the same keys in both languages, none empty', () => {
-    expect(Object.keys(catalogues.en).sort()).toEqual(Object.keys(catalogues.cs).sort());
+  it('has the same keys in both languages, none empty (plural forms, key#one…, as each language needs)', () => {
+    const base = (keys: string[]) => [...new Set(keys.map((k) => k.split('#')[0]!))].sort();
+    expect(base(Object.keys(catalogues.en))).toEqual(base(Object.keys(catalogues.cs)));
+    for (const k of Object.keys({ ...catalogues.cs, ...catalogues.en })) {
+      if (k.includes('#')) expect(catalogues.cs[k.split('#')[0]!] ?? catalogues.en[k.split('#')[0]!], `${k} without its plain form`).toBeTruthy();
+    }
     for (const [k, v] of Object.entries(catalogues.en)) expect(v.length, k).toBeGreaterThan(0);
     for (const [k, v] of Object.entries(catalogues.cs)) expect(v.length, k).toBeGreaterThan(0);
+  });
+
+  it('picks the plural form for a count, formatted or not', () => {
+    const cs = translator('cs');
+    expect(cs('campaigns.queued', { count: 1 })).toBe('Do fronty zařazena 1 zpráva.');
+    expect(cs('campaigns.queued', { count: 3 })).toBe('Do fronty zařazeny 3 zprávy.');
+    expect(cs('campaigns.queued', { count: 5 })).toBe('Do fronty zařazeno 5 zpráv.');
+    expect(cs('campaigns.queued', { count: 0 })).toBe('Do fronty zařazeno 0 zpráv.');
+    expect(cs('campaigns.generate', { count: '1\u00a0234' })).toBe('Vygenerovat 1\u00a0234 zpráv');
+    expect(cs('campaigns.generate', { count: '2' })).toBe('Vygenerovat 2 zprávy');
+    expect(translator('en')('send.queued', { count: 1, to: 'a@b.cz' })).toBe('Queued for sending (1 message): a@b.cz.');
+    expect(translator('en')('send.queued', { count: 2, to: 'a@b.cz, c@d.cz' })).toBe('Queued for sending (2 messages): a@b.cz, c@d.cz.');
   });
 
   it('fills parameters', () => {

@@ -34,11 +34,25 @@ export function isLocale(value: unknown): value is Locale {
   return value === 'cs' || value === 'en';
 }
 
-/** A translator for one locale. An unknown key (a bug) shows the key itself rather than failing the page. */
+const pluralRules: Record<Locale, Intl.PluralRules> = { cs: new Intl.PluralRules('cs'), en: new Intl.PluralRules('en') };
+
+/** The number in a `count` parameter: a number, or a formatted one ("1 234"); null for anything else. */
+function countOf(value: string | number | undefined): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string' || !/^\d[\d\s\u00a0,.]*$/.test(value)) return null;
+  return Number(value.replace(/\D/g, ''));
+}
+
+/**
+ * A translator for one locale. An unknown key (a bug) shows the key itself rather than failing the page.
+ * With a `count` parameter, the form for its plural category is used when the catalogue has one
+ * (`key#one`, `key#few`: Czech "1 zpráva", "3 zprávy", "5 zpráv"); the plain key is the rest.
+ */
 export function translator(locale: Locale): Translate {
   const catalogue = catalogues[locale];
   return (key, params) => {
-    const text = catalogue[key] ?? key;
+    const count = countOf(params?.count);
+    const text = (count != null ? catalogue[`${key}#${pluralRules[locale].select(count)}`] : undefined) ?? catalogue[key] ?? key;
     if (!params) return text;
     return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
   };

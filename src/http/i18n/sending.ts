@@ -74,7 +74,11 @@ export const cs = {
   'send.submit': 'Odeslat',
   'send.desktop_hint': 'Chcete ji ještě upravit v Outlooku? Použijte „Otevřít v mém poštovním programu“.',
   'send.queued': 'Zařazeno k odeslání ({count} zpráv): {to}.',
+  'send.queued#one': 'Zařazeno k odeslání ({count} zpráva): {to}.',
+  'send.queued#few': 'Zařazeno k odeslání ({count} zprávy): {to}.',
   'send.scheduled': 'Naplánováno na {at} ({count} zpráv): {to}.',
+  'send.scheduled#one': 'Naplánováno na {at} ({count} zpráva): {to}.',
+  'send.scheduled#few': 'Naplánováno na {at} ({count} zprávy): {to}.',
   'send.resent': 'Zpráva znovu zařazena k odeslání na: {to}.',
   'send.not_resendable': 'Zprávu ve stavu „{status}“ nelze odeslat znovu.',
   'send.cancelled': 'Odeslání zrušeno.',
@@ -102,7 +106,8 @@ export const cs = {
   'send.v.at_past': 'Čas odeslání už minul.',
 } as const;
 
-export const en: Record<keyof typeof cs, string> = {
+// English has no "few" plural form (src/http/i18n/index.ts: `translator`).
+export const en: Record<Exclude<keyof typeof cs, `${string}#few`>, string> = {
   'sending.v.not_draft': 'Only a draft (or a message handed to the mail program) can be sent.',
   'sending.v.no_recipient': 'The message has no recipient.',
   'sending.v.unknown_account': 'The chosen sending account does not exist.',
@@ -177,7 +182,9 @@ export const en: Record<keyof typeof cs, string> = {
   'send.submit': 'Send',
   'send.desktop_hint': 'Want to edit it in Outlook first? Use "Open in my mail program".',
   'send.queued': 'Queued for sending ({count} messages): {to}.',
+  'send.queued#one': 'Queued for sending ({count} message): {to}.',
   'send.scheduled': 'Scheduled for {at} ({count} messages): {to}.',
+  'send.scheduled#one': 'Scheduled for {at} ({count} message): {to}.',
   'send.resent': 'The message is queued again for: {to}.',
   'send.not_resendable': 'A message in state "{status}" cannot be sent again.',
   'send.cancelled': 'Sending cancelled.',

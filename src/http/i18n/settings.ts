@@ -165,6 +165,8 @@ export const cs = {
   'test_mailbox.raw': 'Stáhnout zdroj (.eml)',
   'test_mailbox.clear': 'Smazat vše',
   'test_mailbox.clear_text': 'Smazat všech {count} zpráv z testovací schránky? Tuto akci nelze vrátit.',
+  'test_mailbox.clear_text#one': 'Smazat {count} zprávu z testovací schránky? Tuto akci nelze vrátit.',
+  'test_mailbox.clear_text#few': 'Smazat všechny {count} zprávy z testovací schránky? Tuto akci nelze vrátit.',
   'test_mailbox.clear_confirm': 'Ano, smazat vše',
   'test_mailbox.cleared': 'Testovací schránka je prázdná (smazáno zpráv: {count}).',
 
@@ -190,7 +192,8 @@ export const cs = {
   'settings.send_defaults.mail_creates_activity_hint': 'Aktivita se založí při odeslání (nebo předání do poštovního programu), propojí se se zprávou a s klientem. Netýká se marketingových kampaní ani pošty, která už k aktivitě patří.',
 } as const;
 
-export const en: Record<keyof typeof cs, string> = {
+// English has no "few" plural form (src/http/i18n/index.ts: `translator`).
+export const en: Record<Exclude<keyof typeof cs, `${string}#few`>, string> = {
   'nav.settings': 'Administration',
   'nav.accounts': 'Sending accounts',
   'nav.send_defaults': 'How mail is sent',
@@ -356,6 +359,7 @@ export const en: Record<keyof typeof cs, string> = {
   'test_mailbox.raw': 'Download source (.eml)',
   'test_mailbox.clear': 'Delete all',
   'test_mailbox.clear_text': 'Delete all {count} messages from the test mailbox? This cannot be undone.',
+  'test_mailbox.clear_text#one': 'Delete the {count} message in the test mailbox? This cannot be undone.',
   'test_mailbox.clear_confirm': 'Yes, delete all',
   'test_mailbox.cleared': 'The test mailbox is empty ({count} messages deleted).',
 
