@@ -2,10 +2,10 @@
  * Building a message as MIME (an .eml file, or what SMTP sends). Headers and the MIME tree come from
  * nodemailer's MimeNode (its header encoding, folding and address handling); the parts' bodies are
  * encoded here, synchronously, with nodemailer's own quoted-printable escaping (its line wrapping redone
- * in `qp.ts`) and base64, so the bytes
- * are the same as nodemailer's streaming `build()` gives, at a fraction of its cost. A body's text and
- * HTML parts and an attachment's part can be encoded once (`encodeBody`, `encodeAttachment`) and put into
- * any number of messages (`assembleMime`): the sender does that for a body or a file many messages share.
+ * in `qp.ts`) and base64, so the bytes are the same as nodemailer's streaming `build()` gives, at a
+ * fraction of its cost. A body's text and HTML parts and an attachment's part can be encoded once
+ * (`encodeBody`, `encodeAttachment`) and put into any number of messages (`assembleMime`): the sender does
+ * that for a body or a file many messages share.
  *
  * It gets buffers only — never paths or URLs — and file and URL access is disabled on top of that.
  * Headers are checked for CR/LF here too, although addresses and subjects are validated long before.

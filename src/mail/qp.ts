@@ -33,6 +33,9 @@ export function wrapQuotedPrintable(str: string): string {
   const hexAt = (i: number) => isHex(str.charCodeAt(i));
   /** Whether str[start, end) ends with an escape `=XX`. */
   const endsWithEscape = (start: number, end: number) => end - start >= 3 && str.charCodeAt(end - 3) === EQ && hexAt(end - 2) && hexAt(end - 1);
+  /** The length of a cut-off escape (`=` or `=X`) that str[start, end) ends with: 0, 1 or 2. */
+  const partialEscape = (start: number, end: number) =>
+    str.charCodeAt(end - 1) === EQ ? 1 : end - start >= 2 && str.charCodeAt(end - 2) === EQ && hexAt(end - 1) ? 2 : 0;
   let pos = 0;
   // The first CRLF at or after `pos` (searched again only once passed: the search is not per line).
   let crlf = str.indexOf('\r\n');
@@ -73,16 +76,12 @@ export function wrapQuotedPrintable(str: string): string {
         }
       }
     }
+    const partial = breakAt === -1 ? partialEscape(pos, end) : 0;
     if (breakAt !== -1) {
       end = breakAt + 1;
-    } else if (
-      str.charCodeAt(end - 1) === EQ ||
-      (end - pos >= 2 && str.charCodeAt(end - 2) === EQ && hexAt(end - 1)) ||
-      (end - pos >= 3 && str.charCodeAt(end - 3) === EQ && hexAt(end - 2) && hexAt(end - 1))
-    ) {
+    } else if (partial || endsWithEscape(pos, end)) {
       // Never split an escape: a partial one at the end goes to the next line…
-      if (str.charCodeAt(end - 1) === EQ) end -= 1;
-      else if (end - pos >= 2 && str.charCodeAt(end - 2) === EQ && hexAt(end - 1)) end -= 2;
+      end -= partial;
       // …and nor a UTF-8 sequence: continuation bytes and their lead byte move on with it.
       while (end - pos > 3 && end - pos < len - pos && !onlyEscapes(str, pos, end) && endsWithEscape(pos, end)) {
         const code = parseInt(str.slice(end - 2, end), 16);

@@ -89,8 +89,8 @@ const toDate = (v: unknown): Date | null => (v == null ? null : v instanceof Dat
  * Claims up to `limit` due messages of one account (`null`: the test mailbox; the default account also
  * takes messages queued without an account), moving them to `sending` under a lease held by `owner`, and
  * returns them with what sending them needs. One transaction, its statements pipelined: no JIT, the
- * account's advisory lock, then the claim, which also stops at what the account's per-minute, per-hour and per-day
- * limits still allow (attempts in each sliding window and messages in flight, by any instance), so two
+ * account's advisory lock, then the claim, which also stops at what the account's per-minute, per-hour
+ * and per-day limits still allow (attempts in each sliding window and messages in flight, by any instance), so two
  * instances cannot both spend the same remaining capacity. A paused (or removed) account claims nothing.
  */
 export async function claimMessages(

@@ -69,6 +69,8 @@ export class OutcomeWriter {
   #flushing: Promise<void> | null = null;
   /** When the last batch started (performance.now()). */
   #lastBatch = -Infinity;
+  /** Ends the wait for the rest of `GATHER_MS` (set while waiting). */
+  #gathered: (() => void) | null = null;
 
   constructor(options: { db: Db; owner: string; actor: AuditActor; logger: Logger; now: () => Date }) {
     this.#db = options.db;
@@ -82,6 +84,7 @@ export class OutcomeWriter {
   write(record: OutcomeRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ record, resolve, reject });
+      if (this.#pending.length >= GATHER_ENOUGH) this.#gathered?.();
       this.#flushing ??= this.#flush();
     });
   }
@@ -90,7 +93,16 @@ export class OutcomeWriter {
     try {
       while (this.#pending.length) {
         const wait = this.#lastBatch + GATHER_MS - performance.now();
-        if (wait > 0 && this.#pending.length < GATHER_ENOUGH) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (wait > 0 && this.#pending.length < GATHER_ENOUGH) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.#gathered = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#gathered = null;
+        }
         this.#lastBatch = performance.now();
         // Web requests first (src/http/busy.ts): the database work of a batch waits for the pages being served.
         await requestsDone();
