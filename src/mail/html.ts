@@ -3,7 +3,6 @@
  * plain-text part derived from it. Mustache tags in text pass through untouched, so the same sanitiser
  * serves template bodies before rendering and message bodies after.
  */
-import { compile, type HtmlToTextOptions } from 'html-to-text';
 import sanitizeHtml from 'sanitize-html';
 
 /** A whole attribute value that is one Mustache variable (`{{client.web}}`), escaped when rendered. */
@@ -80,23 +79,5 @@ export function sanitizeBodyHtml(html: string): string {
   return sanitizeHtml(html, OPTIONS);
 }
 
-const TEXT_OPTIONS: HtmlToTextOptions = {
-  wordwrap: 78,
-  selectors: [
-    { selector: 'a', options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
-    { selector: 'img', format: 'skip' },
-    { selector: 'h1', options: { uppercase: false } },
-    { selector: 'h2', options: { uppercase: false } },
-    { selector: 'h3', options: { uppercase: false } },
-    { selector: 'h4', options: { uppercase: false } },
-    { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
-  ],
-};
-
-/** TEXT_OPTIONS compiled once: `convert` would compile its selectors again on every call. */
-const toText = compile(TEXT_OPTIONS);
-
 /** The plain-text alternative of an HTML body (links as `text [url]`, tables as aligned columns). */
-export function htmlToPlainText(html: string): string {
-  return toText(html).trim();
-}
+export { htmlToPlainText } from './plain-text.ts';
