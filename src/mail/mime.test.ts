@@ -1,5 +1,6 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import MimeNode from 'nodemailer/lib/mime-node';
 import { describe, expect, it } from 'vitest';
 import { htmlToPlainText } from './html.ts';
 import { assembleMime, buildMime, encodeAttachment, encodeBody, safeContentType, safeFilename, UnsafeHeaderError, type MimeInput } from './mime.ts';
@@ -128,6 +129,25 @@ describe('buildMime against nodemailer', () => {
     expect(addresses(second.to)).toEqual([{ address: 'b@klient.cz', name: '' }]);
     expect(second.html).toBe(first.html);
     expect(second.attachments[0]!.content.equals(pdf)).toBe(true);
+  });
+
+  it('chooses the transfer encoding nodemailer would for each part (7bit, quoted-printable, base64)', async () => {
+    const pieces = ['a', 'Ab', ' ', '\n', '\r\n', 'č', 'ž', '😀', '\t', '\u0001', 'x'.repeat(80), '<p>', '='];
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const seen = new Set<string>();
+    const edges = ['x'.repeat(76), 'x'.repeat(77), `${'x'.repeat(76)}\r\ny`, `y\n${'x'.repeat(77)}`];
+    for (let i = 0; i < 400 + edges.length; i++) {
+      const text = edges[i - 400] ?? Array.from({ length: 1 + Math.floor(next() * 40) }, () => pieces[Math.floor(next() * pieces.length)]).join('');
+      const node = new MimeNode('text/plain; charset=utf-8');
+      node.setContent(text);
+      const theirs = String(node.getTransferEncoding());
+      const part = (await encodeBody('<p>x</p>', text))!.text.toString('latin1');
+      const ours = /Content-Transfer-Encoding: ([\w-]+)/.exec(part)![1];
+      expect({ text, encoding: ours }).toEqual({ text, encoding: theirs });
+      seen.add(theirs);
+    }
+    expect([...seen].sort()).toEqual(['7bit', 'base64', 'quoted-printable']);
   });
 
   it('builds a message without a text part (an image-only body) whole, as before', async () => {
