@@ -1,9 +1,9 @@
 /**
  * Building a message as MIME (an .eml file, or what SMTP sends). Headers and the MIME tree come from
  * nodemailer's MimeNode (its header encoding, folding and address handling); the parts' bodies are
- * encoded here, synchronously, with nodemailer's own quoted-printable escaping (its line wrapping redone
- * in `qp.ts`) and base64, so the bytes are the same as nodemailer's streaming `build()` gives, at a
- * fraction of its cost. A body's text and HTML parts and an attachment's part can be encoded once
+ * encoded here, synchronously, with the transfer encodings nodemailer would choose and its escapes
+ * (`qp.ts`, which may break quoted-printable lines elsewhere) and base64 lines, so the bytes are those of
+ * nodemailer's streaming `build()` up to where soft line breaks fall, at a fraction of its cost. A body's text and HTML parts and an attachment's part can be encoded once
  * (`encodeBody`, `encodeAttachment`) and put into any number of messages (`assembleMime`): the sender does
  * that for a body or a file many messages share.
  *
