@@ -84,6 +84,35 @@ function connectionOptions(config: TransportConfig, defaults: { connection: numb
   };
 }
 
+/** The most bytes handed to a connection at once. */
+const PIECE_BYTES = 64 * 1024;
+
+/**
+ * `chunks` as consecutive pieces of `size` bytes (the last one shorter): a piece inside one chunk is a
+ * view of it, a piece across chunks a copy of the parts.
+ */
+export function piecesOf(chunks: readonly Buffer[], size: number): Buffer[] {
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (runBytes) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+    run = [];
+    runBytes = 0;
+  };
+  for (const chunk of chunks) {
+    for (let offset = 0; offset < chunk.length; ) {
+      const take = Math.min(size - runBytes, chunk.length - offset);
+      run.push(chunk.subarray(offset, offset + take));
+      runBytes += take;
+      offset += take;
+      if (runBytes === size) flush();
+    }
+  }
+  flush();
+  return out;
+}
+
 export class Transports {
   readonly #pool = new Map<string, { key: string; transporter: Transporter }>();
 
@@ -109,23 +138,17 @@ export class Transports {
    */
   async send(id: string, config: TransportConfig, envelope: { from: string; to: string[] }, raw: Buffer | Buffer[]): Promise<SendReport> {
     let afterData = false;
-    // Handed over in slices of at most 64 KiB as the connection drains, so "ended" means the connection
-    // took the last byte. The chunks are not copied.
-    const chunks = Array.isArray(raw) ? raw : [raw];
-    let chunk = 0;
-    let offset = 0;
+    // Handed over in pieces of 64 KiB as the connection drains, so "ended" means the connection took the
+    // last byte. Small chunks (headers, boundaries) are joined: each piece is one write to the socket.
+    const pieces = piecesOf(Array.isArray(raw) ? raw : [raw], PIECE_BYTES);
+    let next = 0;
     const stream = new Readable({
       read() {
-        while (chunk < chunks.length && offset >= chunks[chunk]!.length) {
-          chunk++;
-          offset = 0;
-        }
-        if (chunk >= chunks.length) return void this.push(null);
-        const current = chunks[chunk]!;
-        const slice = current.subarray(offset, (offset += 64 * 1024));
-        // Web requests first (src/http/busy.ts): the next slice waits while a page is being served.
+        const piece = pieces[next++];
+        if (!piece) return void this.push(null);
+        // Web requests first (src/http/busy.ts): the next piece waits while a page is being served.
         void requestsDone().then(() => {
-          if (!this.destroyed) this.push(slice);
+          if (!this.destroyed) this.push(piece);
         });
       },
     });
