@@ -92,13 +92,12 @@ export class Sender {
   #renewing: Promise<void> | null = null;
   #processed = 0;
   /**
-   * Building messages: eight at a time (reading the store, the body encoded on a worker thread, the parts
+   * Building messages: four at a time (reading the store, the body encoded on a worker thread, the parts
    * assembled here), each started from a fresh turn of the event loop, so web requests served by this
-   * process wait for at most a few short assemblies (about 0.1 ms each), never for a claim's worth. Most of
-   * a build is waiting for the disk and the worker: with four at a time the drain waited on them (3,000
-   * messages: 259 msgs/s with four, 279–301 with eight and a window of 16 per connection).
+   * process wait for at most a few short assemblies, never for a claim's worth. (Eight at a time drained a
+   * little faster without page requests, but not under them, and their p95 rose from 1.56× idle to 2.03×.)
    */
-  readonly #building = new Gate(8);
+  readonly #building = new Gate(4);
 
   constructor(options: SenderOptions) {
     this.#options = options;
