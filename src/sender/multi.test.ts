@@ -40,7 +40,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two sender processes on one dat
     expect(await statusCounts(setup.database)).toEqual({ sent: MESSAGES });
     const [attempts] = rowsOf<{ n: number }>(await setup.database.db.execute(sql`select count(*)::int as n from send_attempts`));
     expect(attempts!.n).toBe(MESSAGES); // one attempt each: no message was claimed twice
-    // Both did a share of the work (a claim is at most pool × 16 = 64 messages, so neither can take all).
+    // Both did a share of the work (a claim is at most pool × 8 = 32 messages, so neither can take all).
     expect(Number(ea.report?.processed)).toBeGreaterThan(0);
     expect(Number(eb.report?.processed)).toBeGreaterThan(0);
     expect(Number(ea.report?.processed) + Number(eb.report?.processed)).toBe(MESSAGES);

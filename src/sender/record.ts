@@ -54,7 +54,7 @@ const MAX_BATCH = 100;
 const GATHER_MS = 25;
 /**
  * Pending outcomes that are written at once, without waiting for the rest of `GATHER_MS`: a lane claims
- * more only as its messages are recorded (at most 16 per connection in flight), so a fast server must not
+ * more only as its messages are recorded (at most 8 per connection in flight), so a fast server must not
  * wait on the writer's clock.
  */
 const GATHER_ENOUGH = 8;

@@ -1,6 +1,6 @@
 /**
  * The in-process sending loop (DESIGN.md rules 4–5), as a pipeline per account: it claims due messages
- * under a lease as fast as the account's connections free up (never more than pool size × 16 claimed and
+ * under a lease as fast as the account's connections free up (never more than pool size × 8 claimed and
  * not yet recorded, so a crash can only repeat that many), and processes each as named steps — check it
  * may still go, drop suppressed recipients, build the MIME (its body encoded on a worker thread), hand it
  * to the server, classify the answer — then hands the outcome to a writer that commits the attempt, the
@@ -94,8 +94,9 @@ export class Sender {
   /**
    * Building messages: four at a time (reading the store, the body encoded on a worker thread, the parts
    * assembled here), each started from a fresh turn of the event loop, so web requests served by this
-   * process wait for at most a few short assemblies, never for a claim's worth. (Eight at a time drained a
-   * little faster without page requests, but not under them, and their p95 rose from 1.56× idle to 2.03×.)
+   * process wait for at most a few short assemblies, never for a claim's worth. (Eight at a time, with a
+   * window of 16 per connection, drained a little faster without page requests, but not under them, and
+   * the list page's p95 rose to 2.03× idle.)
    */
   readonly #building = new Gate(4);
 
@@ -202,12 +203,12 @@ export class Sender {
   }
 
   /**
-   * One account's pipeline: keeps up to pool size × 16 messages claimed and not yet recorded, claiming
+   * One account's pipeline: keeps up to pool size × 8 messages claimed and not yet recorded, claiming
    * more whenever half of that frees up (fewer, larger claims), until nothing more is due, `budget`
    * (what its limits allow now) is spent, the account is paused, or the sender stops.
    */
   async #lane(accountId: number | null, isDefault: boolean, budget: number, poolSize: number): Promise<number> {
-    const window = Math.max(1, poolSize) * 16;
+    const window = Math.max(1, poolSize) * 8;
     const step = Math.ceil(window / 2);
     let inFlight = 0;
     let processed = 0;
