@@ -3,9 +3,10 @@
  * nodemailer's MimeNode (its header encoding, folding and address handling); the parts' bodies are
  * encoded here, synchronously, with the transfer encodings nodemailer would choose and its escapes
  * (`qp.ts`, which may break quoted-printable lines elsewhere) and base64 lines, so the bytes are those of
- * nodemailer's streaming `build()` up to where soft line breaks fall, at a fraction of its cost. A body's text and HTML parts and an attachment's part can be encoded once
- * (`encodeBody`, `encodeAttachment`) and put into any number of messages (`assembleMime`): the sender does
- * that for a body or a file many messages share.
+ * nodemailer's streaming `build()` up to where soft line breaks fall, at a fraction of its cost. A body's
+ * text and HTML parts and an attachment's part can be encoded once (`encodeBody`, `encodeAttachment`) and
+ * put into any number of messages (`assembleMime`): the sender does that for a body or a file many
+ * messages share.
  *
  * It gets buffers only — never paths or URLs — and file and URL access is disabled on top of that.
  * Headers are checked for CR/LF here too, although addresses and subjects are validated long before.
@@ -158,7 +159,7 @@ function textTransferEncoding(text: string): string {
   return other < latin ? 'quoted-printable' : 'base64';
 }
 
-/** Streams one node through nodemailer (the exceptions the fast path does not cover). */
+/** Streams one node through nodemailer (a message/* attachment, which is not base64). */
 function streamNode(node: MimeNode): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const out = new PassThrough();
@@ -168,28 +169,6 @@ function streamNode(node: MimeNode): Promise<Buffer> {
     out.on('error', reject);
     node.stream(out, {}, (err?: Error | null) => (err ? reject(err) : out.end()));
   });
-}
-
-/**
- * A leaf part's bytes: its headers, a blank line and its content in the transfer encoding nodemailer
- * chose for it. Quoted-printable, base64 and 7bit are encoded here; anything else is streamed by nodemailer.
- */
-async function leafBytes(node: MimeNode, content: string | Buffer): Promise<Buffer> {
-  node.setContent(content);
-  // Decided once and set as a header, as MimeNode would decide it (it would scan the text twice more).
-  if (typeof content === 'string' && !node.getHeader('Content-Transfer-Encoding')) node.setHeader('Content-Transfer-Encoding', textTransferEncoding(content));
-  const encoding = node.getTransferEncoding();
-  let body: Buffer;
-  if (encoding === 'quoted-printable' && /^text\//i.test(String(node.getHeader('Content-Type') ?? ''))) {
-    body = quotedPrintable(typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-  } else if (encoding === 'base64') {
-    body = base64Lines(typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-  } else if (encoding === '7bit' && typeof content === 'string') {
-    body = Buffer.from(content, 'utf8');
-  } else {
-    return streamNode(node);
-  }
-  return Buffer.concat([Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8'), body]);
 }
 
 /** A parent for encoding parts on their own (a part's headers do not depend on the message it goes in). */
@@ -226,11 +205,9 @@ export async function encodeAttachment(a: MimeAttachment): Promise<EncodedPart> 
   const message = /^message\//i.test(contentType);
   node.setHeader('Content-Transfer-Encoding', !message ? 'base64' : a.content.every((b) => b < 0x80) ? '7bit' : '8bit');
   node.setHeader('Content-Disposition', 'attachment');
-  if (message) {
-    node.setContent(a.content);
-    return { bytes: await streamNode(node) };
-  }
-  return { bytes: await leafBytes(node, a.content) };
+  node.setContent(a.content);
+  if (message) return { bytes: await streamNode(node) };
+  return { bytes: Buffer.concat([Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8'), base64Lines(a.content)]) };
 }
 
 /** Raw bytes of the nodes of one tree: what `serialize` writes for a leaf. */

@@ -132,24 +132,6 @@ class Lines {
     if (run !== -1) this.#out += text.slice(run, runEnd);
   }
 
-  /** One word, never split: on the current line if it fits, else on the next. */
-  word(word: string): void {
-    if (this.#want || this.#quoteStart) this.settle();
-    if (this.#newlines > 0) this.#startLine();
-    else if (this.#space) {
-      if (this.#col + 1 + word.length > this.width) {
-        this.#newline();
-        this.#startLine();
-      } else {
-        word = ' ' + word;
-      }
-    }
-    this.#space = false;
-    this.#out += word;
-    this.#col += word.length;
-    this.#newlines = 0;
-  }
-
   /** Whitespace kept as written (`<pre>`): its line breaks start new lines, with the prefixes. */
   preformatted(text: string): void {
     this.settle();
@@ -298,7 +280,7 @@ export function htmlToPlainText(html: string): string {
             return out.lineBreak();
           case 'hr':
             out.breaks(2);
-            out.word('-'.repeat(out.width));
+            out.text('-'.repeat(out.width));
             return out.breaks(2);
           case 'ul':
           case 'ol': {
@@ -372,7 +354,7 @@ export function htmlToPlainText(html: string): string {
             if (!link?.href) return;
             // Compared as html-to-text compares: the words run together (a no-break space is a word).
             const text = link.text.replace(WHITESPACE_RUN, '');
-            if (!text) target().word(link.href);
+            if (!text) target().text(link.href);
             else if (link.href !== text) target().text(` [${link.href}]`);
             return;
           }
